@@ -1,0 +1,3 @@
+from localspot.cli import main
+
+main()

@@ -1,0 +1,89 @@
+"""The `localspot` command."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import click
+import uvicorn
+
+from localspot.app import create_app, create_service
+from localspot.settings import Settings
+
+ENV_PREFIX = "LOCALSPOT_"
+
+
+def app_from_env():  # noqa: ANN201 - uvicorn factory; each worker builds its app from the environment
+    return create_app(Settings.from_env(**_env_overrides()))
+
+
+def _env_overrides() -> dict[str, object]:
+    out: dict[str, object] = {}
+    if port := os.environ.get(ENV_PREFIX + "PORTAL_ID"):
+        out["portal_id"] = int(port)
+    return out
+
+
+def banner(settings: Settings, tokens: list[str]) -> str:
+    base = f"http://{settings.host}:{settings.port}"
+    token = tokens[0]
+    return f"""
+LocalSpot is serving HubSpot's CRM API at {base}
+  database: {settings.database_url}
+  access token{"s" if len(tokens) > 1 else ""}: {", ".join(tokens)}
+
+  # hubspot-api-client (/crm/v3/...)
+  from hubspot import HubSpot
+  client = HubSpot(access_token="{token}", host="{base}", base_url="{base}")
+
+  # hubspot-sdk (/crm/objects/2026-03/...)
+  from hubspot_sdk import HubSpot
+  sdk = HubSpot(access_token="{token}", base_url="{base}")
+"""
+
+
+@click.group()
+def main() -> None:
+    """LocalSpot: a HubSpot-compatible CRM API server that keeps real data."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option(
+    "--db",
+    "database_url",
+    envvar="LOCALSPOT_DATABASE_URL",
+    default=None,
+    help="Database URL: sqlite:///path.db (default ./localspot.db) or postgresql://user@host/db.",
+)
+@click.option(
+    "--token",
+    "tokens",
+    multiple=True,
+    help="Access token to accept (repeatable). Without one, a token is created and printed.",
+)
+@click.option("--workers", default=1, show_default=True, type=int, help="Server processes.")
+@click.option("--access-log/--no-access-log", default=False, show_default=True)
+def serve(
+    host: str, port: int, database_url: str | None, tokens: tuple[str, ...], workers: int, access_log: bool
+) -> None:
+    """Run LocalSpot (migrating the database first)."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env(host=host, port=port, database_url=database_url, tokens=tokens)
+    service, known = create_service(settings)
+    service.store.dispose()
+    click.echo(banner(settings, known))
+    # Workers build their own app from the environment, so hand the settings on through it.
+    os.environ[ENV_PREFIX + "DATABASE_URL"] = settings.database_url
+    os.environ[ENV_PREFIX + "TOKEN"] = ",".join(settings.tokens)
+    uvicorn.run(
+        "localspot.cli:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+        log_level="info",
+    )

@@ -1,0 +1,119 @@
+"""Object types and property definitions: what a portal's records may hold.
+
+A `PropertyDefinition` keeps HubSpot's wire form (`wire`) next to the few facts validation needs on the
+hot path, so a batch of 100 records never re-reads dictionaries to learn a property's type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Properties whose values LocalSpot derives from the record itself rather than storing them.
+SYSTEM_VALUES = {
+    "hs_object_id": "id",
+    "hs_createdate": "created_at",
+    "createdate": "created_at",
+    "hs_lastmodifieddate": "updated_at",
+    "lastmodifieddate": "updated_at",
+}
+
+PROPERTY_TYPES = {"bool", "date", "datetime", "enumeration", "number", "phone_number", "string"}
+FIELD_TYPES_BY_TYPE = {
+    "string": {"text", "textarea", "file", "html", "phonenumber", "calculation_equation"},
+    "number": {"number", "calculation_equation"},
+    "date": {"date"},
+    "datetime": {"date"},
+    "enumeration": {"select", "radio", "checkbox", "booleancheckbox", "calculation_equation"},
+    "bool": {"booleancheckbox", "calculation_equation"},
+    "phone_number": {"phonenumber", "text"},
+}
+
+
+@dataclass(frozen=True)
+class PropertyDefinition:
+    name: str
+    type: str
+    field_type: str
+    options: frozenset[str]
+    has_unique_value: bool
+    read_only_value: bool
+    external_options: bool
+    wire: dict[str, Any]
+
+    @property
+    def multi_select(self) -> bool:
+        return self.type == "enumeration" and self.field_type == "checkbox"
+
+    @classmethod
+    def from_wire(cls, wire: dict[str, Any]) -> PropertyDefinition:
+        meta = wire.get("modificationMetadata") or {}
+        return cls(
+            name=wire["name"],
+            type=wire["type"],
+            field_type=wire["fieldType"],
+            options=frozenset(o["value"] for o in wire.get("options") or ()),
+            has_unique_value=bool(wire.get("hasUniqueValue")),
+            read_only_value=bool(meta.get("readOnlyValue")) or bool(wire.get("calculated")),
+            external_options=bool(wire.get("externalOptions")),
+            wire=wire,
+        )
+
+
+@dataclass(frozen=True)
+class ObjectType:
+    object_type_id: str
+    name: str
+    singular: str
+    labels: dict[str, str]
+    default_properties: tuple[str, ...] = ()
+    required_properties: tuple[str, ...] = ()
+    primary_display_property: str | None = None
+    searchable_properties: tuple[str, ...] = ()
+    mergeable: bool = False
+    custom: bool = False
+    aliases: tuple[str, ...] = field(default=())
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every spelling a path may use for this type (compared lower-cased)."""
+        return (self.object_type_id, self.name, self.singular, *self.aliases)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any], **extra: Any) -> ObjectType:
+        return cls(
+            object_type_id=data["objectTypeId"],
+            name=data["name"],
+            singular=data.get("singular", data["name"]),
+            labels=data.get("labels") or {},
+            default_properties=tuple(data.get("defaultProperties") or ()),
+            required_properties=tuple(data.get("requiredProperties") or ()),
+            primary_display_property=data.get("primaryDisplayProperty"),
+            searchable_properties=tuple(data.get("searchableProperties") or ()),
+            mergeable=bool(data.get("mergeable")),
+            **extra,
+        )
+
+
+@dataclass
+class TypeSchema:
+    """One object type with its current property definitions."""
+
+    object_type: ObjectType
+    properties: dict[str, PropertyDefinition]
+
+    @property
+    def unique_properties(self) -> list[PropertyDefinition]:
+        return [p for p in self.properties.values() if p.has_unique_value]
+
+    def identity_property(self, name: str) -> PropertyDefinition | None:
+        """A property that may name a record in upsert/read-by-idProperty: unique, or a contact's email."""
+        prop = self.properties.get(name)
+        if prop is None:
+            return None
+        if prop.has_unique_value or (self.object_type.object_type_id == "0-1" and name == "email"):
+            return prop
+        return None
+
+    def is_unique(self, name: str) -> bool:
+        return self.identity_property(name) is not None

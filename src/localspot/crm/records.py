@@ -1,0 +1,277 @@
+"""Record operations: batch upsert, batch create, batch read, create, read.
+
+Each function runs inside one store transaction handed in by the service, and returns
+`(http_status, body)`: the domain knows HubSpot's success codes (201 vs 200 vs 207), the HTTP layer
+only writes them out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from localspot.crm import batch
+from localspot.crm.associations import label_of, parse_inline
+from localspot.crm.catalog import Catalog
+from localspot.crm.definitions import TypeSchema
+from localspot.crm.errors import HubSpotError, object_not_found, validation_error
+from localspot.crm.public import all_properties, property_history, public_object, selected_properties
+from localspot.crm.timestamps import now_ms
+from localspot.crm.values import InvalidValue, normalize
+from localspot.crm.writes import Failure, Planned, WriteInput, persist, validate, whole_batch_error
+from localspot.store.base import StoredObject
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What a read returns: `properties`, `propertiesWithHistory`, `associations`, `archived`."""
+
+    properties: tuple[str, ...] = ()
+    properties_with_history: tuple[str, ...] = ()
+    associations: tuple[str, ...] = ()
+    archived: bool = False
+
+
+@dataclass
+class Ctx:
+    tx: Any
+    catalog: Catalog
+    limits: batch.BatchLimits
+
+    @property
+    def portal_id(self) -> int:
+        return self.catalog.portal_id
+
+
+# --- writes ----------------------------------------------------------------------------------------
+
+
+def batch_upsert(ctx: Ctx, schema: TypeSchema, body: Any) -> tuple[int, dict[str, Any]]:
+    started = now_ms()
+    raw_inputs = batch.batch_inputs(body, ctx.limits)
+    traces = batch.trace_ids(raw_inputs)
+    inputs = _upsert_inputs(ctx, schema, raw_inputs, traces)
+    return _write_batch(ctx, schema, inputs, [], traces, started, success=200)
+
+
+def batch_create(ctx: Ctx, schema: TypeSchema, body: Any) -> tuple[int, dict[str, Any]]:
+    started = now_ms()
+    raw_inputs = batch.batch_inputs(body, ctx.limits)
+    traces = batch.trace_ids(raw_inputs)
+    inputs, failures = [], []
+    for index, item in enumerate(raw_inputs):
+        try:
+            inputs.append(_create_input(schema, item, index, traces[index]))
+        except HubSpotError as error:
+            failures.append(Failure(WriteInput(index, traces[index], {}), error))
+    return _write_batch(ctx, schema, inputs, failures, traces, started, success=201)
+
+
+def create(ctx: Ctx, schema: TypeSchema, body: Any) -> tuple[int, dict[str, Any]]:
+    item = _create_input(schema, batch.require_object(body), 0, None)
+    outcome = validate(ctx.tx, schema, [item], ctx.portal_id)
+    if outcome.failures:
+        raise whole_batch_error(outcome.failures, ctx.portal_id)
+    persist(ctx.tx, schema, outcome.written, now_ms())
+    return 201, _written_public(ctx, schema, outcome.written[0])
+
+
+def _create_input(schema: TypeSchema, item: dict[str, Any], index: int, trace: str | None) -> WriteInput:
+    props = batch.input_properties(item, index)
+    associations = parse_inline(schema.object_type.object_type_id, item.get("associations"))
+    return WriteInput(index, trace, props, associations=associations)
+
+
+def _write_batch(
+    ctx: Ctx,
+    schema: TypeSchema,
+    inputs: list[WriteInput],
+    failures: list[Failure],
+    traces: list[str | None],
+    started: int,
+    success: int,
+) -> tuple[int, dict[str, Any]]:
+    outcome = validate(ctx.tx, schema, inputs, ctx.portal_id)
+    failures = sorted(failures + outcome.failures, key=lambda f: f.input.index)
+    if failures and not batch.multi_status_enabled(traces):
+        raise whole_batch_error(failures, ctx.portal_id)
+    persist(ctx.tx, schema, outcome.written, now_ms())
+    results = [_written_public(ctx, schema, p) for p in outcome.written]
+    errors = [batch.item_error(f.error, f.input.trace_id) for f in failures]
+    body = batch.batch_response(results, errors, started, now_ms())
+    return batch.batch_status(success, errors), body
+
+
+def _written_public(ctx: Ctx, schema: TypeSchema, p: Planned) -> dict[str, Any]:
+    extra: dict[str, Any] = {"objectWriteTraceId": p.input.trace_id}
+    if p.input.forced:  # upserts say whether they created or updated
+        extra["new"] = p.new
+    return public_object(schema, p.record, all_properties(schema, p.record), ctx.portal_id, **extra)
+
+
+def _upsert_inputs(
+    ctx: Ctx, schema: TypeSchema, raw_inputs: list[dict[str, Any]], traces: list[str | None]
+) -> list[WriteInput]:
+    keyed = [_upsert_key(schema, item, index) for index, item in enumerate(raw_inputs)]
+    sent_ids = [raw_id for _, _, raw_id in keyed]
+    batch.reject_duplicate_ids([(p, key) for p, key, _ in keyed], sent_ids)
+    matches = _match_upsert_keys(ctx, schema, keyed)
+    # Two keys may still name one record (e.g. two unique properties of it): HubSpot rejects that too.
+    matched = [(m.id if m else ("new", i), sent_ids[i]) for i, m in enumerate(matches)]
+    batch.reject_duplicate_ids([k for k, _ in matched], [s for _, s in matched])
+    inputs = []
+    for index, (id_property, key, raw_id) in enumerate(keyed):
+        props = batch.input_properties(raw_inputs[index], index)
+        forced = {id_property: key}
+        inputs.append(WriteInput(index, traces[index], {**props, id_property: raw_id}, matches[index], forced=forced))
+    return inputs
+
+
+def _upsert_key(schema: TypeSchema, item: dict[str, Any], index: int) -> tuple[str, str, str]:
+    """(idProperty, normalized key, id as sent) of one upsert input."""
+    raw_id = batch.input_id(item, index)
+    id_property = item.get("idProperty")
+    if not isinstance(id_property, str) or not id_property:
+        raise validation_error(
+            f"inputs[{index}].idProperty is required for batch upsert: name a property with unique values "
+            "(hasUniqueValue), or email for contacts.",
+            context={"idProperty": ["missing"]},
+        )
+    prop = schema.identity_property(id_property)
+    if prop is None:
+        raise non_unique_property(schema, id_property)
+    try:
+        key = normalize(prop, raw_id, None) or raw_id
+    except InvalidValue:
+        key = raw_id  # validate() reports the bad value with the input's other problems
+    return id_property, key, raw_id
+
+
+def non_unique_property(schema: TypeSchema, name: str) -> HubSpotError:
+    return validation_error(
+        f"Unable to perform update/upsert by non-unique {schema.object_type.object_type_id} property {name}",
+        context={"idProperty": [name]},
+    )
+
+
+def _match_upsert_keys(ctx: Ctx, schema: TypeSchema, keyed: list[tuple[str, str, str]]) -> list[StoredObject | None]:
+    type_id = schema.object_type.object_type_id
+    ids_by_key: dict[tuple[str, str], int] = {}
+    for id_property in {p for p, _, _ in keyed}:
+        found = ctx.tx.find_unique(type_id, id_property, [k for p, k, _ in keyed if p == id_property])
+        ids_by_key.update({(id_property, value): rid for value, rid in found.items()})
+    records = ctx.tx.load_objects(type_id, set(ids_by_key.values()))
+    return [records.get(ids_by_key.get((p, k), -1)) for p, k, _ in keyed]
+
+
+# --- reads -----------------------------------------------------------------------------------------
+
+
+def batch_read(ctx: Ctx, schema: TypeSchema, body: Any, archived: bool) -> tuple[int, dict[str, Any]]:
+    started = now_ms()
+    body = batch.require_object(body)
+    raw_inputs = batch.batch_inputs(body, ctx.limits)
+    options = ReadOptions(
+        properties=tuple(_name_list(body, "properties")),
+        properties_with_history=tuple(_name_list(body, "propertiesWithHistory")),
+        archived=archived,
+    )
+    if options.properties_with_history and len(raw_inputs) > ctx.limits.max_history_inputs:
+        raise validation_error(
+            "The maximum number of inputs supported in a batch request for property histories is "
+            f"{ctx.limits.max_history_inputs}. Please reduce the number of items and try again"
+        )
+    wanted = [batch.input_id(item, i) for i, item in enumerate(raw_inputs)]
+    found = _resolve_ids(ctx, schema, wanted, body.get("idProperty"), archived)
+    records = [found[w] for w in dict.fromkeys(wanted) if w in found]
+    results = public_records(ctx, schema, records, options)
+    missing = [w for w in dict.fromkeys(wanted) if w not in found]
+    errors = [_not_found_item(schema, missing)] if missing else []
+    return batch.batch_status(200, errors), batch.batch_response(results, errors, started, now_ms())
+
+
+def _name_list(body: dict[str, Any], key: str) -> list[str]:
+    value = body.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise validation_error(f"`{key}` must be a list of property names.")
+    return value
+
+
+def _not_found_item(schema: TypeSchema, missing: list[str]) -> dict[str, Any]:
+    name = schema.object_type.singular.upper()
+    return {
+        "status": "error",
+        "category": "OBJECT_NOT_FOUND",
+        "message": f"Could not get some {name} objects, they may be deleted or not exist. Check that ids are valid.",
+        "context": {"ids": missing},
+        "errors": [],
+        "links": {},
+    }
+
+
+def _resolve_ids(
+    ctx: Ctx, schema: TypeSchema, wanted: list[str], id_property: Any, archived: bool
+) -> dict[str, StoredObject]:
+    """Map each requested id (record id, or value of `idProperty`) to its record, where one exists."""
+    type_id = schema.object_type.object_type_id
+    if not id_property or id_property == "hs_object_id":
+        numeric = {w: int(w) for w in wanted if w.isdigit()}
+        records = ctx.tx.load_objects(type_id, set(numeric.values()), archived)
+        return {w: records[i] for w, i in numeric.items() if i in records}
+    prop = schema.identity_property(id_property)
+    if prop is None:
+        raise non_unique_property(schema, id_property)
+    keys = {w: _lookup_key(prop, w) for w in wanted}
+    holders = ctx.tx.find_unique(type_id, id_property, set(keys.values()))
+    records = ctx.tx.load_objects(type_id, set(holders.values()), archived)
+    return {w: records[holders[k]] for w, k in keys.items() if holders.get(k) in records}
+
+
+def _lookup_key(prop: Any, value: str) -> str:
+    try:
+        return normalize(prop, value, None) or value
+    except InvalidValue:
+        return value
+
+
+def read(ctx: Ctx, schema: TypeSchema, object_id: str, id_property: str | None, options: ReadOptions) -> dict:
+    found = _resolve_ids(ctx, schema, [object_id], id_property, options.archived)
+    if object_id not in found:
+        raise object_not_found(object_id)
+    return public_records(ctx, schema, [found[object_id]], options)[0]
+
+
+def public_records(
+    ctx: Ctx, schema: TypeSchema, records: list[StoredObject], options: ReadOptions
+) -> list[dict[str, Any]]:
+    """Public forms of several records, with history and associations loaded in one query each."""
+    names = options.properties or schema.object_type.default_properties
+    ids = [r.id for r in records]
+    history = ctx.tx.load_history(schema.object_type.object_type_id, ids) if options.properties_with_history else {}
+    associations = _associations(ctx, schema, ids, options.associations)
+    out = []
+    for r in records:
+        extra: dict[str, Any] = {}
+        if options.properties_with_history:
+            extra["propertiesWithHistory"] = property_history(
+                schema, r, history.get(r.id, []), options.properties_with_history
+            )
+        if associations.get(r.id):
+            extra["associations"] = associations[r.id]
+        out.append(public_object(schema, r, selected_properties(schema, r, names), ctx.portal_id, **extra))
+    return out
+
+
+def _associations(ctx: Ctx, schema: TypeSchema, ids: list[int], names: tuple[str, ...]) -> dict[int, dict]:
+    """`associations` per record: `{plural type name: {"results": [{id, type}]}}`; unknown types ignored."""
+    out: dict[int, dict[str, Any]] = {}
+    for name in dict.fromkeys(names):
+        target = ctx.catalog.by_name.get(name.lower())
+        if target is None or not ids:
+            continue
+        rows = ctx.tx.load_associations(schema.object_type.object_type_id, ids, target.object_type_id)
+        for row in rows:
+            results = out.setdefault(row.from_id, {}).setdefault(target.name, {"results": []})["results"]
+            label = label_of(row.association_type_id) or str(row.association_type_id)
+            results.append({"id": str(row.to_id), "type": label})
+    return out

@@ -1,0 +1,147 @@
+"""`CrmService`: the domain's one entry point. HTTP handlers (and later tools) call only this.
+
+It owns the two cross-cutting duties of every operation: running it in exactly one store transaction
+(retried whole when a racing writer took a unique value first), and handing it the portal's catalog at
+the schema version that transaction sees.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from localspot.crm import properties_api as props
+from localspot.crm import records
+from localspot.crm.batch import BatchLimits
+from localspot.crm.catalog import Catalog, default_definitions, default_groups
+from localspot.crm.errors import HubSpotError, invalid_authentication
+from localspot.crm.records import Ctx, ReadOptions
+from localspot.crm.timestamps import now_ms
+from localspot.store.base import WriteConflict
+from localspot.store.sql import SqlStore
+
+log = logging.getLogger("localspot")
+T = TypeVar("T")
+WRITE_ATTEMPTS = 8
+
+
+class CrmService:
+    def __init__(self, store: SqlStore, limits: BatchLimits | None = None) -> None:
+        self.store = store
+        self.limits = limits or BatchLimits()
+        self._catalogs: dict[int, Catalog] = {}
+        self._token_portals: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    # --- portals and tokens ----------------------------------------------------------------------
+
+    def ensure_portal(self, portal_id: int, tokens: list[str] = ()) -> list[str]:
+        """Create the portal with HubSpot's default properties if new; make sure it has a token.
+
+        Returns the portal's tokens: those given, or the one created on first start.
+        """
+        with self.store.write(portal_id) as tx:
+            if not tx.portal_exists():
+                now = now_ms()
+                tx.create_portal(now)
+                tx.insert_groups(default_groups())
+                tx.insert_property_definitions(default_definitions(now))
+            known = tx.tokens()
+            for token in tokens:
+                if token not in known:
+                    tx.add_token(token, now_ms())
+            if not tokens and not known:
+                tx.add_token(f"pat-local-{secrets.token_hex(16)}", now_ms())
+            return list(tokens) or tx.tokens()
+
+    def authenticate(self, token: str | None) -> int:
+        if not token:
+            raise invalid_authentication()
+        portal_id = self._token_portals.get(token)
+        if portal_id is None:
+            portal_id = self.store.portal_for_token(token)
+            if portal_id is None:
+                raise invalid_authentication(
+                    "The access token is not valid for this LocalSpot. Use a token printed at start-up "
+                    "or passed with --token."
+                )
+            self._token_portals[token] = portal_id
+        return portal_id
+
+    # --- transactions ----------------------------------------------------------------------------
+
+    def _catalog(self, tx: Any) -> Catalog:
+        version = tx.schema_version()
+        cached = self._catalogs.get(tx.portal_id)
+        if cached is None or cached.version != version:
+            cached = Catalog.build(tx.portal_id, version, tx.load_property_definitions())
+            with self._lock:
+                self._catalogs[tx.portal_id] = cached
+        return cached
+
+    def _write(self, portal_id: int, operation: Callable[[Ctx], T]) -> T:
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                with self.store.write(portal_id) as tx:
+                    return operation(Ctx(tx, self._catalog(tx), self.limits))
+            except WriteConflict:
+                # A concurrent batch claimed one of our unique values first. Run again: the value now
+                # names an existing record, so the input becomes an update (HubSpot's outcome too).
+                log.info("write conflict on portal %s, attempt %s; retrying", portal_id, attempt)
+        raise HubSpotError(
+            "The batch kept colliding with concurrent writes of the same unique values; retry it.",
+            status=409,
+            category="CONFLICT",
+        )
+
+    def _read(self, portal_id: int, operation: Callable[[Ctx], T]) -> T:
+        with self.store.read(portal_id) as tx:
+            return operation(Ctx(tx, self._catalog(tx), self.limits))
+
+    # --- records ---------------------------------------------------------------------------------
+
+    def batch_upsert(self, portal_id: int, object_type: str, body: Any) -> tuple[int, dict]:
+        return self._write(portal_id, lambda c: records.batch_upsert(c, c.catalog.resolve(object_type), body))
+
+    def batch_create(self, portal_id: int, object_type: str, body: Any) -> tuple[int, dict]:
+        return self._write(portal_id, lambda c: records.batch_create(c, c.catalog.resolve(object_type), body))
+
+    def create(self, portal_id: int, object_type: str, body: Any) -> tuple[int, dict]:
+        return self._write(portal_id, lambda c: records.create(c, c.catalog.resolve(object_type), body))
+
+    def batch_read(self, portal_id: int, object_type: str, body: Any, archived: bool) -> tuple[int, dict]:
+        return self._read(portal_id, lambda c: records.batch_read(c, c.catalog.resolve(object_type), body, archived))
+
+    def read(
+        self, portal_id: int, object_type: str, object_id: str, id_property: str | None, options: ReadOptions
+    ) -> dict:
+        return self._read(
+            portal_id,
+            lambda c: records.read(c, c.catalog.resolve(object_type), object_id, id_property, options),
+        )
+
+    # --- properties ------------------------------------------------------------------------------
+
+    def list_properties(self, portal_id: int, object_type: str, archived: bool) -> dict:
+        return self._read(portal_id, lambda c: props.list_properties(c.tx, c.catalog.resolve(object_type), archived))
+
+    def get_property(self, portal_id: int, object_type: str, name: str, archived: bool) -> dict:
+        return self._read(portal_id, lambda c: props.get_property(c.tx, c.catalog.resolve(object_type), name, archived))
+
+    def create_property(self, portal_id: int, object_type: str, body: Any) -> dict:
+        return self._write(portal_id, lambda c: props.create_property(c.tx, c.catalog.resolve(object_type), body))
+
+    def update_property(self, portal_id: int, object_type: str, name: str, body: Any) -> dict:
+        return self._write(portal_id, lambda c: props.update_property(c.tx, c.catalog.resolve(object_type), name, body))
+
+    def archive_property(self, portal_id: int, object_type: str, name: str) -> None:
+        self._write(portal_id, lambda c: props.archive_property(c.tx, c.catalog.resolve(object_type), name))
+
+    def list_groups(self, portal_id: int, object_type: str) -> dict:
+        return self._read(portal_id, lambda c: props.list_groups(c.tx, c.catalog.resolve(object_type)))
+
+    def create_group(self, portal_id: int, object_type: str, body: Any) -> dict:
+        return self._write(portal_id, lambda c: props.create_group(c.tx, c.catalog.resolve(object_type), body))

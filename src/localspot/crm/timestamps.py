@@ -1,0 +1,44 @@
+"""HubSpot's time formats: epoch milliseconds in storage, ISO-8601 (`2024-01-08T13:52:50.212Z`) on the wire."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, date, datetime
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def iso_from_ms(ms: int) -> str:
+    """Always three fractional digits and a `Z`, as HubSpot writes them."""
+    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def parse_instant_ms(raw: str) -> int | None:
+    """Epoch ms or an ISO-8601 date/datetime, as HubSpot accepts them; None when it is neither."""
+    text = raw.strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1000)
+
+
+def parse_midnight_date(raw: str) -> date | None:
+    """A `date` property value: `YYYY-MM-DD`, or an instant that falls exactly on midnight UTC."""
+    text = raw.strip()
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            return None
+    ms = parse_instant_ms(text)
+    if ms is None or ms % 86_400_000 != 0:
+        return None
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).date()

@@ -1,0 +1,191 @@
+"""Property value validation and normalization, per property type, with HubSpot's error codes.
+
+Values travel as strings in both directions. Clients also send JSON numbers and booleans, which HubSpot
+accepts, so those are coerced first. Every bad value of an input is reported at once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import orjson
+
+from localspot.crm.definitions import PropertyDefinition, TypeSchema
+from localspot.crm.errors import HubSpotError, validation_error
+from localspot.crm.timestamps import iso_from_ms, parse_instant_ms, parse_midnight_date
+
+EMAIL_RE = re.compile(r"^[^@\s;,]+@[^@\s;,]+\.[A-Za-z]{2,}$")
+TRUE_WORDS = {"true", "yes", "1"}
+FALSE_WORDS = {"false", "no", "0"}
+
+
+@dataclass(frozen=True)
+class PropertyError:
+    """One bad property value, in the fields HubSpot's "Property values were not valid" entries use."""
+
+    name: str
+    code: str
+    message: str
+
+
+class InvalidValue(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def as_text(raw: Any) -> str:
+    """JSON numbers and booleans arrive from real clients; HubSpot stores their string forms."""
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, int | float):
+        return _number_text(Decimal(str(raw)))
+    raise InvalidValue("INVALID_PROPERTY_VALUE", f"{orjson.dumps(raw).decode()} is not a string, number or boolean")
+
+
+def _number_text(value: Decimal) -> str:
+    if value == value.to_integral_value():
+        return str(value.quantize(Decimal(1)))
+    return format(value.normalize(), "f")
+
+
+def _number(prop: PropertyDefinition, text: str) -> str:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite():
+        raise InvalidValue("INVALID_LONG", f"{text} was not a valid long.")
+    return _number_text(value)
+
+
+def _bool(prop: PropertyDefinition, text: str) -> str:
+    word = text.strip().lower()
+    if word in TRUE_WORDS:
+        return "true"
+    if word in FALSE_WORDS:
+        return "false"
+    raise InvalidValue("INVALID_BOOLEAN", f"{text} was not a valid boolean (use true or false).")
+
+
+def _datetime(prop: PropertyDefinition, text: str) -> str:
+    ms = parse_instant_ms(text)
+    if ms is None:
+        raise InvalidValue("INVALID_LONG", f"{text} was not a valid long.")
+    return iso_from_ms(ms)
+
+
+def _date(prop: PropertyDefinition, text: str) -> str:
+    day = parse_midnight_date(text)
+    if day is None:
+        raise InvalidValue(
+            "INVALID_DATE",
+            f"{text} is not a valid date: use YYYY-MM-DD or a timestamp at midnight UTC.",
+        )
+    return day.isoformat()
+
+
+def _options_message(text: str, prop: PropertyDefinition) -> str:
+    allowed = ", ".join(sorted(prop.options))
+    return f"{text} was not one of the allowed options: [{allowed}]"
+
+
+def _enumeration(prop: PropertyDefinition, text: str, current: str | None) -> str:
+    if prop.external_options:
+        # Owner-style references: HubSpot checks the id is an integer (INVALID_INTEGER).
+        if not text.strip().lstrip("-").isdigit():
+            raise InvalidValue("INVALID_INTEGER", f"{text} was not a valid integer.")
+        return text.strip()
+    if not prop.multi_select:
+        if text not in prop.options:
+            raise InvalidValue("INVALID_OPTION", _options_message(text, prop))
+        return text
+    return _multi_select(prop, text, current)
+
+
+def _multi_select(prop: PropertyDefinition, text: str, current: str | None) -> str:
+    """`a;b` replaces the selection; a leading `;` appends to what the record holds already."""
+    appending = text.startswith(";")
+    chosen = [v for v in text.split(";") if v]
+    bad = [v for v in chosen if v not in prop.options]
+    if bad:
+        raise InvalidValue("INVALID_OPTION", _options_message(";".join(bad), prop))
+    if appending and current:
+        existing = current.split(";")
+        chosen = existing + [v for v in chosen if v not in existing]
+    return ";".join(dict.fromkeys(chosen))
+
+
+def _string(prop: PropertyDefinition, text: str) -> str:
+    if prop.name == "email":
+        address = text.strip().lower()
+        if not EMAIL_RE.match(address):
+            raise InvalidValue("INVALID_EMAIL", f"Email address {text} is invalid")
+        return address
+    return text
+
+
+_SIMPLE = {"number": _number, "bool": _bool, "datetime": _datetime, "date": _date}
+
+
+def normalize(prop: PropertyDefinition, raw: Any, current: str | None) -> str | None:
+    """The stored form of one value; None means "clear it" (HubSpot clears on an empty string)."""
+    text = as_text(raw)
+    if text == "":
+        return None
+    if prop.type == "enumeration":
+        return _enumeration(prop, text, current)
+    convert = _SIMPLE.get(prop.type)
+    return convert(prop, text) if convert else _string(prop, text)
+
+
+def _check_one(schema: TypeSchema, name: str, raw: Any, current: str | None) -> str | None:
+    prop = schema.properties.get(name)
+    if prop is None:
+        raise InvalidValue("PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist')
+    if prop.read_only_value:
+        raise InvalidValue("READ_ONLY_VALUE", f'Property "{name}" is read-only; its value cannot be set.')
+    return normalize(prop, raw, current)
+
+
+def normalize_properties(
+    schema: TypeSchema, raw: dict[str, Any], current: dict[str, str] | None = None
+) -> tuple[dict[str, str | None], list[PropertyError]]:
+    """Normalize an input's `properties`, collecting every bad value instead of stopping at the first."""
+    current = current or {}
+    values: dict[str, str | None] = {}
+    problems: list[PropertyError] = []
+    for name, value in raw.items():
+        try:
+            values[name] = _check_one(schema, name, value, current.get(name))
+        except InvalidValue as bad:
+            problems.append(PropertyError(name, bad.code, bad.message))
+    return values, problems
+
+
+def property_values_error(problems: list[PropertyError], portal_id: int) -> HubSpotError:
+    """HubSpot's 400: the message embeds a JSON array, and `errors` carries the structured form."""
+    entries = [
+        {
+            "isValid": False,
+            "message": p.message,
+            "error": p.code,
+            "name": p.name,
+            "localizedErrorMessage": p.message,
+            "portalId": portal_id,
+        }
+        for p in problems
+    ]
+    details = [{"message": p.message, "code": p.code, "context": {"propertyName": [p.name]}} for p in problems]
+    message = "Property values were not valid: " + orjson.dumps(entries).decode()
+    return validation_error(message, errors=details)
+
+
+def missing_required(names: list[str]) -> list[PropertyError]:
+    return [PropertyError(n, "REQUIRED_PROPERTY", f'Property "{n}" is required.') for n in names]

@@ -1,0 +1,187 @@
+"""The write pipeline every record write goes through: validate all inputs, then persist the valid ones.
+
+Create, batch create and batch upsert differ only in how they build `WriteInput`s (new record, or an
+update of a matched one). Validation reads what it needs in a bounded number of queries (one per
+unique property and per association target type), then `persist` writes everything with executemany.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from localspot.crm.associations import InlineAssociation, missing_target, rows_both_ways
+from localspot.crm.definitions import TypeSchema
+from localspot.crm.errors import HubSpotError, conflict, validation_error
+from localspot.crm.public import HISTORY_SOURCE
+from localspot.crm.values import PropertyError, missing_required, normalize_properties, property_values_error
+from localspot.store.base import HistoryEntry, StoredObject
+
+
+@dataclass
+class WriteInput:
+    index: int
+    trace_id: str | None
+    raw_properties: dict[str, Any]
+    existing: StoredObject | None = None  # None: this input creates a record
+    forced: dict[str, str] = field(default_factory=dict)  # e.g. the upsert key stored on a new record
+    associations: list[InlineAssociation] = field(default_factory=list)
+
+
+@dataclass
+class Failure:
+    input: WriteInput
+    error: HubSpotError
+    problems: list[PropertyError] | None = None
+
+
+@dataclass
+class Planned:
+    input: WriteInput
+    changes: dict[str, str | None]
+    record: StoredObject | None = None
+
+    @property
+    def new(self) -> bool:
+        return self.input.existing is None
+
+
+@dataclass
+class WriteOutcome:
+    written: list[Planned]
+    failures: list[Failure]
+
+
+def validate(tx: Any, schema: TypeSchema, inputs: list[WriteInput], portal_id: int) -> WriteOutcome:
+    """Split inputs into writes that may go ahead and failures, each with HubSpot's error."""
+    planned, failures = [], []
+    for item in inputs:
+        current = item.existing.properties if item.existing else None
+        changes, problems = normalize_properties(schema, item.raw_properties, current)
+        changes.update(item.forced)
+        if item.existing is None:
+            problems += missing_required([n for n in schema.object_type.required_properties if changes.get(n) is None])
+        if problems:
+            failures.append(Failure(item, property_values_error(problems, portal_id), problems))
+        else:
+            planned.append(Planned(item, changes))
+    planned = _check_unique_values(tx, schema, planned, failures)
+    planned = _check_association_targets(tx, planned, failures)
+    failures.sort(key=lambda f: f.input.index)
+    return WriteOutcome(planned, failures)
+
+
+def whole_batch_error(failures: list[Failure], portal_id: int) -> HubSpotError:
+    """Without trace ids a batch fails whole: every bad value at once, else the first error."""
+    if all(f.problems for f in failures):
+        return property_values_error([p for f in failures for p in f.problems or ()], portal_id)
+    return next(f.error for f in failures if not f.problems)
+
+
+def _unique_claims(schema: TypeSchema, planned: list[Planned]) -> dict[str, list[tuple[Planned, str]]]:
+    claims: dict[str, list[tuple[Planned, str]]] = defaultdict(list)
+    for p in planned:
+        for name, value in p.changes.items():
+            if value is not None and schema.is_unique(name):
+                old = p.input.existing.properties.get(name) if p.input.existing else None
+                if value != old:
+                    claims[name].append((p, value))
+    return claims
+
+
+def _check_unique_values(tx: Any, schema: TypeSchema, planned: list[Planned], failures: list[Failure]) -> list[Planned]:
+    bad: dict[int, HubSpotError] = {}
+    for name, claims in _unique_claims(schema, planned).items():
+        holders = tx.find_unique(schema.object_type.object_type_id, name, [v for _, v in claims])
+        seen: set[str] = set()
+        for p, value in claims:
+            own_id = p.input.existing.id if p.input.existing else None
+            holder = holders.get(value)
+            if holder is not None and holder != own_id:
+                bad.setdefault(p.input.index, _taken(schema, name, value, holder))
+            elif value in seen:
+                bad.setdefault(p.input.index, _repeated_in_batch(name, value))
+            seen.add(value)
+    failures += [Failure(p.input, bad[p.input.index]) for p in planned if p.input.index in bad]
+    return [p for p in planned if p.input.index not in bad]
+
+
+def _taken(schema: TypeSchema, name: str, value: str, holder: int) -> HubSpotError:
+    if schema.object_type.object_type_id == "0-1" and name == "email":
+        return conflict(f"Contact already exists. Existing ID: {holder}")
+    label = schema.object_type.labels.get("singular", schema.object_type.singular)
+    return conflict(
+        f'A {label} with {name} "{value}" already exists. Existing ID: {holder}',
+        context={"propertyName": [name], "id": [str(holder)]},
+    )
+
+
+def _repeated_in_batch(name: str, value: str) -> HubSpotError:
+    return validation_error(
+        f'Unique property {name} is set to "{value}" on more than one input of this batch; unique values must differ.',
+        context={"propertyName": [name]},
+    )
+
+
+def _check_association_targets(tx: Any, planned: list[Planned], failures: list[Failure]) -> list[Planned]:
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for p in planned:
+        for a in p.input.associations:
+            wanted[a.to_object_type_id].add(a.to_id)
+    existing = {type_id: set(tx.load_objects(type_id, ids)) for type_id, ids in wanted.items()}
+    ok = []
+    for p in planned:
+        missing = [a for a in p.input.associations if a.to_id not in existing[a.to_object_type_id]]
+        if missing:
+            failures.append(Failure(p.input, missing_target(missing[0])))
+        else:
+            ok.append(p)
+    return ok
+
+
+def persist(tx: Any, schema: TypeSchema, planned: list[Planned], now: int) -> None:
+    """Write the validated inputs: a fixed number of statements whatever the batch size."""
+    type_id = schema.object_type.object_type_id
+    creates = [p for p in planned if p.new]
+    for p, new_id in zip(creates, tx.allocate_ids(len(creates)), strict=True):
+        p.record = StoredObject(new_id, _without_empty(p.changes), now, now)
+    for p in planned:
+        if not p.new:
+            old = p.input.existing
+            p.record = old._replace(properties=_without_empty({**old.properties, **p.changes}), updated_at=now)
+    releases, claims = _unique_changes(schema, planned)
+    tx.release_unique(type_id, releases)
+    tx.insert_objects(type_id, [p.record for p in creates])
+    tx.update_objects(type_id, [p.record for p in planned if not p.new])
+    tx.claim_unique(type_id, claims)
+    tx.append_history(type_id, [(p.record.id, _history_entry(p, now)) for p in planned])
+    rows = [r for p in creates for a in p.input.associations for r in rows_both_ways(type_id, p.record.id, a)]
+    tx.insert_associations(rows, now)
+
+
+def _without_empty(values: dict[str, str | None]) -> dict[str, str]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _unique_changes(schema: TypeSchema, planned: list[Planned]) -> tuple[list, list]:
+    releases, claims = [], []
+    for name, items in _unique_claims(schema, planned).items():
+        claims += [(name, value, p.record.id) for p, value in items]
+    for p in planned:
+        if p.input.existing is None:
+            continue
+        for name, value in p.changes.items():
+            old = p.input.existing.properties.get(name)
+            if schema.is_unique(name) and old is not None and value != old:
+                releases.append((name, old))
+    return releases, claims
+
+
+def _history_entry(p: Planned, now: int) -> HistoryEntry:
+    if p.new:
+        changes = dict(p.record.properties)
+    else:
+        before = p.input.existing.properties
+        changes = {k: v for k, v in p.changes.items() if before.get(k) != v}
+    return HistoryEntry(now, HISTORY_SOURCE, None, changes)

@@ -1,0 +1,38 @@
+"""What every handler needs from a request: the service, the caller's portal, and a thread to run in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from localspot.crm.service import CrmService
+from localspot.http.wire import json_body
+
+T = TypeVar("T")
+
+
+def service(request: Request) -> CrmService:
+    return request.app.state.service
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def portal_of(request: Request) -> int:
+    """The portal the Bearer token belongs to (401 INVALID_AUTHENTICATION otherwise)."""
+    return await run_in_threadpool(service(request).authenticate, bearer_token(request))
+
+
+async def body_of(request: Request) -> Any:
+    return await json_body(request, request.app.state.settings.max_body_bytes)
+
+
+async def call(function: Callable[..., T], *args: Any) -> T:
+    """Domain calls block on the database, so they run in the thread pool, off the event loop."""
+    return await run_in_threadpool(function, *args)

@@ -1,0 +1,67 @@
+"""Record endpoints, mounted once per path family (`/crm/v3/objects`, `/crm/objects/2026-03`)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from localspot.crm.records import ReadOptions
+from localspot.http.context import body_of, call, portal_of, service
+from localspot.http.wire import json_response, query_bool, query_list
+
+
+def _read_options(request: Request) -> ReadOptions:
+    return ReadOptions(
+        properties=query_list(request, "properties"),
+        properties_with_history=query_list(request, "propertiesWithHistory"),
+        associations=query_list(request, "associations"),
+        archived=query_bool(request, "archived"),
+    )
+
+
+async def batch_upsert(request: Request) -> Response:
+    portal = await portal_of(request)
+    body = await body_of(request)
+    status, out = await call(service(request).batch_upsert, portal, request.path_params["object_type"], body)
+    return json_response(out, status)
+
+
+async def batch_create(request: Request) -> Response:
+    portal = await portal_of(request)
+    body = await body_of(request)
+    status, out = await call(service(request).batch_create, portal, request.path_params["object_type"], body)
+    return json_response(out, status)
+
+
+async def batch_read(request: Request) -> Response:
+    portal = await portal_of(request)
+    body = await body_of(request)
+    archived = query_bool(request, "archived")
+    object_type = request.path_params["object_type"]
+    status, out = await call(service(request).batch_read, portal, object_type, body, archived)
+    return json_response(out, status)
+
+
+async def create(request: Request) -> Response:
+    portal = await portal_of(request)
+    body = await body_of(request)
+    status, out = await call(service(request).create, portal, request.path_params["object_type"], body)
+    return json_response(out, status)
+
+
+async def read(request: Request) -> Response:
+    portal = await portal_of(request)
+    params = request.path_params
+    id_property = request.query_params.get("idProperty") or None
+    args = (portal, params["object_type"], params["object_id"], id_property, _read_options(request))
+    return json_response(await call(service(request).read, *args))
+
+
+ROUTES = [
+    Route("/{object_type}/batch/upsert", batch_upsert, methods=["POST"]),
+    Route("/{object_type}/batch/create", batch_create, methods=["POST"]),
+    Route("/{object_type}/batch/read", batch_read, methods=["POST"]),
+    Route("/{object_type}", create, methods=["POST"]),
+    Route("/{object_type}/{object_id}", read, methods=["GET"]),
+]

@@ -1,0 +1,34 @@
+"""LocalSpot's settings: every limit is a named setting here, never a literal in a handler."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from localspot.crm.batch import BatchLimits
+
+DEFAULT_DATABASE_URL = "sqlite:///localspot.db"
+DEFAULT_PORTAL_ID = 1
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = 8080
+    tokens: tuple[str, ...] = ()
+    portal_id: int = DEFAULT_PORTAL_ID
+    max_body_bytes: int = 10 * 1024 * 1024
+    limits: BatchLimits = field(default_factory=BatchLimits)
+    pool_size: int = 10
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Environment (`LOCALSPOT_DATABASE_URL`, `LOCALSPOT_TOKEN`), then explicit overrides."""
+        env: dict[str, object] = {}
+        if url := os.environ.get("LOCALSPOT_DATABASE_URL"):
+            env["database_url"] = url
+        if token := os.environ.get("LOCALSPOT_TOKEN"):
+            env["tokens"] = tuple(t for t in token.split(",") if t)
+        env.update({k: v for k, v in overrides.items() if v not in (None, ())})
+        return cls(**env)

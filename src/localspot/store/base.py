@@ -1,0 +1,38 @@
+"""What the store hands to the domain: plain rows and one error type, nothing of SQL or HTTP."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+
+class StoredObject(NamedTuple):
+    id: int
+    properties: dict[str, str]
+    created_at: int
+    updated_at: int
+    archived: bool = False
+    archived_at: int | None = None
+
+
+class HistoryEntry(NamedTuple):
+    timestamp: int
+    source_type: str
+    source_id: str | None
+    changes: dict[str, Any]
+
+
+class AssociationRow(NamedTuple):
+    from_object_type_id: str
+    from_id: int
+    to_object_type_id: str
+    to_id: int
+    association_category: str
+    association_type_id: int
+
+
+class WriteConflict(Exception):
+    """Another transaction claimed a unique value first; the caller retries its whole batch."""
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached right now (restarting, network gone)."""

@@ -1,0 +1,32 @@
+"""Alembic, driven from code: `localspot serve` migrates the database to the newest schema at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Engine
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision`; safe to run at every start and from several workers at once."""
+    with engine.connect() as conn:
+        # SQLite: take the write lock up front, so two workers starting together migrate one at a time.
+        conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                # The same for PostgreSQL: an advisory lock held until this transaction ends.
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242424242)")
+            config = alembic_config(engine)
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)

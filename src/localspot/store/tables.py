@@ -1,0 +1,111 @@
+"""SQLAlchemy Core tables, the same on SQLite and PostgreSQL.
+
+Every key starts with `portal_id`, so a distributed PostgreSQL can shard by portal and portals never
+see each other's rows. Properties are JSON (JSONB on PostgreSQL): custom properties never need DDL.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData()
+
+JsonDoc = sa.JSON().with_variant(JSONB(), "postgresql")
+Millis = sa.BigInteger
+
+portals = sa.Table(
+    "portals",
+    metadata,
+    sa.Column("portal_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    # Record ids are unique per portal; SQLite allocates them from this counter, PostgreSQL from a sequence.
+    sa.Column("next_object_id", sa.BigInteger, nullable=False),
+    # Bumped whenever property definitions or object types change, so other workers drop their caches.
+    sa.Column("schema_version", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("created_at", Millis, nullable=False),
+)
+
+access_tokens = sa.Table(
+    "access_tokens",
+    metadata,
+    sa.Column("portal_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("token", sa.String(200), primary_key=True),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.Index("ix_access_tokens_token", "token", unique=True),
+)
+
+property_groups = sa.Table(
+    "property_groups",
+    metadata,
+    sa.Column("portal_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("object_type_id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("definition", JsonDoc, nullable=False),
+    sa.Column("archived", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+property_definitions = sa.Table(
+    "property_definitions",
+    metadata,
+    sa.Column("portal_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("object_type_id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("definition", JsonDoc, nullable=False),
+    sa.Column("archived", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+objects = sa.Table(
+    "objects",
+    metadata,
+    sa.Column("portal_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("object_type_id", sa.String(40), primary_key=True),
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("properties", JsonDoc, nullable=False),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.Column("updated_at", Millis, nullable=False),
+    sa.Column("archived", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("archived_at", Millis, nullable=True),
+)
+
+# The database, not Python, guarantees one record per unique value: two racing upserts of one key
+# collide on this primary key and the loser retries as an update.
+unique_values = sa.Table(
+    "unique_values",
+    metadata,
+    sa.Column("portal_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("object_type_id", sa.String(40), primary_key=True),
+    sa.Column("property_name", sa.String(200), primary_key=True),
+    sa.Column("value", sa.String(1000), primary_key=True),
+    sa.Column("object_id", sa.BigInteger, nullable=False),
+    sa.Index("ix_unique_values_object", "portal_id", "object_type_id", "object_id"),
+)
+
+# Append-only: one row per write of a record, holding the values that write set.
+property_history = sa.Table(
+    "property_history",
+    metadata,
+    sa.Column("portal_id", sa.BigInteger, nullable=False),
+    sa.Column("object_type_id", sa.String(40), nullable=False),
+    sa.Column("object_id", sa.BigInteger, nullable=False),
+    sa.Column("timestamp", Millis, nullable=False),
+    sa.Column("source_type", sa.String(40), nullable=False),
+    sa.Column("source_id", sa.String(200), nullable=True),
+    sa.Column("changes", JsonDoc, nullable=False),
+    sa.Index("ix_property_history_object", "portal_id", "object_type_id", "object_id", "timestamp"),
+)
+
+# One row per direction, so a record's associations are one index range from either end.
+associations = sa.Table(
+    "associations",
+    metadata,
+    sa.Column("portal_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("from_object_type_id", sa.String(40), primary_key=True),
+    sa.Column("from_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("to_object_type_id", sa.String(40), primary_key=True),
+    sa.Column("to_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("association_category", sa.String(40), primary_key=True),
+    sa.Column("association_type_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("created_at", Millis, nullable=False),
+)
+
+object_id_sequence = sa.Sequence("object_id_seq", start=1, metadata=metadata)

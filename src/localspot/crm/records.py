@@ -160,7 +160,7 @@ def _match_upsert_keys(ctx: Ctx, schema: TypeSchema, keyed: list[tuple[str, str,
     for id_property in {p for p, _, _ in keyed}:
         found = ctx.tx.find_unique(type_id, id_property, [k for p, k, _ in keyed if p == id_property])
         ids_by_key.update({(id_property, value): rid for value, rid in found.items()})
-    records = ctx.tx.load_objects(type_id, set(ids_by_key.values()))
+    records = ctx.tx.load_objects(type_id, set(ids_by_key.values()), lock=True)
     return [records.get(ids_by_key.get((p, k), -1)) for p, k, _ in keyed]
 
 

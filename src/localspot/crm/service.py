@@ -8,8 +8,10 @@ the schema version that transaction sees.
 from __future__ import annotations
 
 import logging
+import random
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -25,7 +27,8 @@ from localspot.store.sql import SqlStore
 
 log = logging.getLogger("localspot")
 T = TypeVar("T")
-WRITE_ATTEMPTS = 8
+WRITE_ATTEMPTS = 40
+RETRY_BACKOFF_S = 0.004
 
 
 class CrmService:
@@ -90,7 +93,9 @@ class CrmService:
             except WriteConflict:
                 # A concurrent batch claimed one of our unique values first. Run again: the value now
                 # names an existing record, so the input becomes an update (HubSpot's outcome too).
+                # Jittered backoff keeps batches that collided from colliding again in lockstep.
                 log.info("write conflict on portal %s, attempt %s; retrying", portal_id, attempt)
+                time.sleep(random.uniform(0, RETRY_BACKOFF_S * attempt))
         raise HubSpotError(
             "The batch kept colliding with concurrent writes of the same unique values; retry it.",
             status=409,

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The instants Python's datetime can write out (years 1 to 9999); anything outside is not a valid time.
+MIN_MS = (datetime(1, 1, 1, tzinfo=UTC) - EPOCH) // timedelta(milliseconds=1)
+MAX_MS = (datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC) - EPOCH) // timedelta(milliseconds=1)
 
 
 def now_ms() -> int:
@@ -13,21 +18,23 @@ def now_ms() -> int:
 def iso_from_ms(ms: int) -> str:
     """Always three fractional digits and a `Z`, as HubSpot writes them."""
     dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return f"{dt.year:04d}" + dt.strftime("-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
 def parse_instant_ms(raw: str) -> int | None:
     """Epoch ms or an ISO-8601 date/datetime, as HubSpot accepts them; None when it is neither."""
     text = raw.strip()
     if text.lstrip("-").isdigit():
-        return int(text)
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return int(dt.timestamp() * 1000)
+        ms = int(text)
+    else:
+        try:
+            dt = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            return None
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)
+        ms = (dt - EPOCH) // timedelta(milliseconds=1)
+    return ms if MIN_MS <= ms <= MAX_MS else None
 
 
 def parse_midnight_date(raw: str) -> date | None:
@@ -41,4 +48,4 @@ def parse_midnight_date(raw: str) -> date | None:
     ms = parse_instant_ms(text)
     if ms is None or ms % 86_400_000 != 0:
         return None
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).date()
+    return (EPOCH + timedelta(milliseconds=ms)).date()

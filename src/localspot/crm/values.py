@@ -50,9 +50,12 @@ def as_text(raw: Any) -> str:
 
 
 def _number_text(value: Decimal) -> str:
-    if value == value.to_integral_value():
-        return str(value.quantize(Decimal(1)))
-    return format(value.normalize(), "f")
+    """Plain decimal notation without trailing zeros; exact, so no digit is rounded away or overflows
+    Decimal's 28-digit context (`quantize` and `normalize` would)."""
+    if value.is_zero():
+        return "0"  # also for -0 and 0.000
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _number(prop: PropertyDefinition, text: str) -> str:
@@ -60,7 +63,8 @@ def _number(prop: PropertyDefinition, text: str) -> str:
         value = Decimal(text.strip())
     except InvalidOperation:
         value = None
-    if value is None or not value.is_finite():
+    # Beyond a double's range HubSpot cannot store the number; it also bounds the text `1e999999999` becomes.
+    if value is None or not value.is_finite() or not (value.is_zero() or -324 <= value.adjusted() <= 308):
         raise InvalidValue("INVALID_LONG", f"{text} was not a valid long.")
     return _number_text(value)
 

@@ -16,7 +16,7 @@ from localspot.crm.definitions import TypeSchema
 from localspot.crm.errors import HubSpotError, conflict, validation_error
 from localspot.crm.public import HISTORY_SOURCE
 from localspot.crm.values import PropertyError, missing_required, normalize_properties, property_values_error
-from localspot.store.base import HistoryEntry, StoredObject
+from localspot.store.base import HistoryEntry, StoredObject, WriteConflict
 
 
 @dataclass
@@ -61,7 +61,10 @@ def validate(tx: Any, schema: TypeSchema, inputs: list[WriteInput], portal_id: i
         changes, problems = normalize_properties(schema, item.raw_properties, current)
         changes.update(item.forced)
         if item.existing is None:
-            problems += missing_required([n for n in schema.object_type.required_properties if changes.get(n) is None])
+            # A required property sent with a bad value is reported once, for its value, not also as missing.
+            reported = {p.name for p in problems}
+            absent = [n for n in schema.object_type.required_properties if changes.get(n) is None and n not in reported]
+            problems += missing_required(absent)
         if problems:
             failures.append(Failure(item, property_values_error(problems, portal_id), problems))
         else:
@@ -99,6 +102,10 @@ def _check_unique_values(tx: Any, schema: TypeSchema, planned: list[Planned], fa
             own_id = p.input.existing.id if p.input.existing else None
             holder = holders.get(value)
             if holder is not None and holder != own_id:
+                if p.input.forced.get(name) == value:
+                    # The upsert key was free when matched and taken since: a concurrent batch won
+                    # the race. Run again, and this input becomes an update of that record.
+                    raise WriteConflict(f"{name}={value} was created concurrently")
                 bad.setdefault(p.input.index, _taken(schema, name, value, holder))
             elif value in seen:
                 bad.setdefault(p.input.index, _repeated_in_batch(name, value))

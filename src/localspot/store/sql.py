@@ -62,9 +62,16 @@ class SqlStore:
         except IntegrityError as exc:
             raise WriteConflict(str(exc.orig)) from exc
         except (OperationalError, DBAPIError) as exc:
+            if getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
+                raise WriteConflict(str(exc.orig)) from exc
             if _is_connection_failure(exc):
                 raise StoreUnavailable(str(exc.orig)) from exc
             raise
+
+
+# PostgreSQL aborts one of two transactions that wait on each other (deadlock) or that cannot be
+# serialized; both are safe to run again from the start, like a lost race for a unique value.
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
 
 
 def _is_connection_failure(exc: DBAPIError) -> bool:
@@ -100,9 +107,11 @@ class Transaction(CatalogOps):
         return [r[0] for r in rows]
 
     def load_objects(
-        self, object_type_id: str, ids: Iterable[int], archived: bool | None = False
+        self, object_type_id: str, ids: Iterable[int], archived: bool | None = False, lock: bool = False
     ) -> dict[int, StoredObject]:
-        ids = list(ids)
+        """Records by id. `lock` reads them FOR UPDATE (in id order, so lockers cannot deadlock): a
+        read-modify-write must not merge onto a version another transaction is replacing."""
+        ids = sorted(ids)
         if not ids:
             return {}
         o = t.objects.c
@@ -111,6 +120,8 @@ class Transaction(CatalogOps):
         )
         if archived is not None:
             query = query.where(o.archived == archived)
+        if lock:
+            query = query.order_by(o.id).with_for_update()
         return {row.id: StoredObject(*row) for row in self.conn.execute(query)}
 
     def insert_objects(self, object_type_id: str, rows: list[StoredObject]) -> None:
@@ -130,6 +141,7 @@ class Transaction(CatalogOps):
             )
             .values(properties=sa.bindparam("b_props"), updated_at=sa.bindparam("b_updated"))
         )
+        # Rows are locked in id order, so two batches touching the same records cannot deadlock.
         params = [
             {
                 "b_portal": self.portal_id,
@@ -138,7 +150,7 @@ class Transaction(CatalogOps):
                 "b_props": r.properties,
                 "b_updated": r.updated_at,
             }
-            for r in rows
+            for r in sorted(rows, key=lambda r: r.id)
         ]
         self.conn.execute(stmt, params)
 
@@ -182,7 +194,7 @@ class Transaction(CatalogOps):
                 "value": v,
                 "object_id": i,
             }
-            for p, v, i in claims
+            for p, v, i in sorted(claims)  # a stable order keeps racing batches from deadlocking
         ]
         self.conn.execute(t.unique_values.insert(), rows)
 
@@ -196,7 +208,7 @@ class Transaction(CatalogOps):
             u.property_name == sa.bindparam("b_prop"),
             u.value == sa.bindparam("b_value"),
         )
-        self.conn.execute(stmt, [{"b_prop": p, "b_value": v} for p, v in releases])
+        self.conn.execute(stmt, [{"b_prop": p, "b_value": v} for p, v in sorted(releases)])
 
     # --- history ---------------------------------------------------------------------------------
 

@@ -1,0 +1,99 @@
+"""Running real `localspot serve` processes from tests: start on a free port, wait, stop or kill.
+
+The server runs in a process group of its own, so SIGKILL reaches every worker of a `--workers N`
+server at once, the way a crashed container or OOM kill would.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+STARTUP_TIMEOUT_S = 30
+
+
+@dataclass
+class Server:
+    database_url: str
+    log_path: Path
+    token: str = field(default_factory=lambda: f"pat-live-{uuid.uuid4().hex[:12]}")
+    workers: int = 1
+    port: int = 0
+    process: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def start(self) -> Server:
+        self.port = self.port or free_port()
+        args = [
+            sys.executable,
+            "-m",
+            "localspot",
+            "serve",
+            "--port",
+            str(self.port),
+            "--db",
+            self.database_url,
+            "--token",
+            self.token,
+            "--workers",
+            str(self.workers),
+        ]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALSPOT_")}
+        with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        self._wait_until_answers()
+        return self
+
+    def _wait_until_answers(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"localspot exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                # Every worker must be up; with one listening socket, a few answers are a fair sign.
+                for _ in range(self.workers):
+                    httpx.get(self.base_url + "/crm/v3/objects/tasks/1", headers=self.headers, timeout=2)
+                return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"localspot did not answer within {STARTUP_TIMEOUT_S}s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL the whole server: no shutdown handlers, no flushing, like a crash."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

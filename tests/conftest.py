@@ -57,6 +57,20 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue(f"{request.param}_database")
 
 
+@pytest.fixture(params=BACKENDS)
+def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the test's own, for tests that count every row or start whole servers."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    name = f"localspot_fresh_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_admin_dsn(POSTGRES_URL), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
+    with psycopg.connect(_admin_dsn(POSTGRES_URL), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def portal_id() -> int:
     return next(_portal_ids)

@@ -1,0 +1,96 @@
+"""A database made by the first schema version is migrated at start, with nothing lost.
+
+`tests/fixtures/schema_0001.db` was written by LocalSpot at revision 0001 (see make_schema_0001.py).
+On SQLite the file itself is upgraded; on PostgreSQL its rows are loaded into a database migrated to
+0001 only, then LocalSpot starts on it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+from starlette.testclient import TestClient
+
+from localspot.app import create_app
+from localspot.settings import Settings
+from localspot.store.engine import create_engine
+from localspot.store.migrate import alembic_config, upgrade
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "schema_0001.db"
+TOKEN, PORTAL = "pat-fixture-0001", 7
+
+
+def _head() -> str:
+    return ScriptDirectory.from_config(alembic_config(None)).get_current_head()
+
+
+def _copy_rows(source_url: str, target_url: str) -> None:
+    """Load the fixture's rows into a database at revision 0001 (tables in dependency-free order)."""
+    source, target = create_engine(source_url), create_engine(target_url)
+    upgrade(target, "0001")
+    meta = sa.MetaData()
+    meta.reflect(source)
+    with source.connect() as src, target.begin() as dst:
+        for table in meta.sorted_tables:
+            if table.name == "alembic_version":
+                continue
+            rows = [dict(r._mapping) for r in src.execute(table.select())]
+            if rows:
+                dst.execute(sa.Table(table.name, sa.MetaData(), autoload_with=dst).insert(), rows)
+        if dst.dialect.name == "postgresql":
+            dst.exec_driver_sql("SELECT setval('object_id_seq', (SELECT MAX(id) FROM objects))")
+    source.dispose()
+    target.dispose()
+
+
+@pytest.fixture
+def first_version_database(fresh_database: str, tmp_path: Path) -> str:
+    copy = tmp_path / "schema_0001.db"
+    shutil.copy(FIXTURE, copy)
+    if fresh_database.startswith("sqlite"):
+        return f"sqlite:///{copy}"
+    _copy_rows(f"sqlite:///{copy}", fresh_database)
+    return fresh_database
+
+
+def test_first_version_database_is_migrated_without_loss(first_version_database: str) -> None:
+    app = create_app(Settings(database_url=first_version_database, portal_id=PORTAL, tokens=(TOKEN,)))
+    engine = app.state.service.store.engine
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == _head()
+    with TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+        read = http.post(
+            "/crm/v3/objects/tasks/batch/read",
+            json={
+                "idProperty": "ext_id",
+                "inputs": [{"id": f"t{n}"} for n in range(5)],
+                "properties": ["hs_task_subject", "hs_timestamp"],
+                "propertiesWithHistory": ["hs_task_subject"],
+            },
+        ).json()
+        subjects = {r["properties"]["hs_task_subject"] for r in read["results"]}
+        assert subjects == {"task 0, edited", "task 1", "task 2", "task 3", "task 4"}
+        edited = next(r for r in read["results"] if r["properties"]["hs_task_subject"] == "task 0, edited")
+        assert [v["value"] for v in edited["propertiesWithHistory"]["hs_task_subject"]] == ["task 0, edited", "task 0"]
+
+        # Keys still match (an upsert updates), and new records get fresh ids.
+        again = http.post(
+            "/crm/v3/objects/tasks/batch/upsert",
+            json={
+                "inputs": [
+                    {"id": "t1", "idProperty": "ext_id", "properties": {"hs_task_subject": "task 1 again"}},
+                    {"id": "t9", "idProperty": "ext_id", "properties": {"hs_timestamp": "1700000000000"}},
+                ]
+            },
+        ).json()
+        assert [r["new"] for r in again["results"]] == [False, True]
+        assert int(again["results"][1]["id"]) > max(int(r["id"]) for r in read["results"])
+
+        contact = http.get("/crm/v3/objects/contacts/ada@example.com?idProperty=email&associations=tasks").json()
+        assert contact["properties"]["email"] == "ada@example.com"
+        assert contact["associations"]["tasks"]["results"][0]["type"] == "contact_to_task"
+    app.state.service.store.dispose()

@@ -65,19 +65,33 @@ def main() -> None:
     help="Access token to accept (repeatable). Without one, a token is created and printed.",
 )
 @click.option("--workers", default=1, show_default=True, type=int, help="Server processes.")
+@click.option(
+    "--pool-size",
+    envvar="LOCALSPOT_POOL_SIZE",
+    default=None,
+    type=int,
+    help="Database connections each worker keeps (it may open as many again under load). Default 10.",
+)
 @click.option("--access-log/--no-access-log", default=False, show_default=True)
 def serve(
-    host: str, port: int, database_url: str | None, tokens: tuple[str, ...], workers: int, access_log: bool
+    host: str,
+    port: int,
+    database_url: str | None,
+    tokens: tuple[str, ...],
+    workers: int,
+    pool_size: int | None,
+    access_log: bool,
 ) -> None:
     """Run LocalSpot (migrating the database first)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    settings = Settings.from_env(host=host, port=port, database_url=database_url, tokens=tokens)
+    settings = Settings.from_env(host=host, port=port, database_url=database_url, tokens=tokens, pool_size=pool_size)
     service, known = create_service(settings)
     service.store.dispose()
     click.echo(banner(settings, known))
     # Workers build their own app from the environment, so hand the settings on through it.
     os.environ[ENV_PREFIX + "DATABASE_URL"] = settings.database_url
     os.environ[ENV_PREFIX + "TOKEN"] = ",".join(settings.tokens)
+    os.environ[ENV_PREFIX + "POOL_SIZE"] = str(settings.pool_size)
     uvicorn.run(
         "localspot.cli:app_from_env",
         factory=True,

@@ -24,11 +24,13 @@ class Settings:
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
-        """Environment (`LOCALSPOT_DATABASE_URL`, `LOCALSPOT_TOKEN`), then explicit overrides."""
+        """Environment (`LOCALSPOT_DATABASE_URL`, `LOCALSPOT_TOKEN`, `LOCALSPOT_POOL_SIZE`), then overrides."""
         env: dict[str, object] = {}
         if url := os.environ.get("LOCALSPOT_DATABASE_URL"):
             env["database_url"] = url
         if token := os.environ.get("LOCALSPOT_TOKEN"):
             env["tokens"] = tuple(t for t in token.split(",") if t)
+        if pool_size := os.environ.get("LOCALSPOT_POOL_SIZE"):
+            env["pool_size"] = int(pool_size)
         env.update({k: v for k, v in overrides.items() if v not in (None, ())})
         return cls(**env)

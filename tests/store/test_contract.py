@@ -98,6 +98,8 @@ def test_associations_ignore_repeats_and_read_per_direction(store: SqlStore, por
     forward = AssociationRow(TASKS, 1, "0-1", 9, "HUBSPOT_DEFINED", 204)
     backward = AssociationRow("0-1", 9, TASKS, 1, "HUBSPOT_DEFINED", 203)
     with store.write(portal_id) as tx:
+        tx.insert_objects(TASKS, [_record(1)])
+        tx.insert_objects("0-1", [_record(9)])
         tx.insert_associations([forward, backward], 5)
     with store.write(portal_id) as tx:
         tx.insert_associations([forward], 6)  # the same association again is not an error
@@ -105,6 +107,23 @@ def test_associations_ignore_repeats_and_read_per_direction(store: SqlStore, por
         assert tx.load_associations(TASKS, [1], "0-1") == [forward]
         assert tx.load_associations("0-1", [9], TASKS) == [backward]
         assert tx.load_associations(TASKS, [1], "0-2") == []
+    with store.write(portal_id) as tx:
+        tx.archive_objects("0-1", [9], 7)
+    with store.read(portal_id) as tx:  # an archived end hides the association from the other end
+        assert tx.load_associations(TASKS, [1], "0-1") == []
+
+
+def test_listing_pages_in_id_order_and_archiving_frees_unique_values(store: SqlStore, portal_id: int) -> None:
+    with store.write(portal_id) as tx:
+        tx.insert_objects(TASKS, [_record(n) for n in (5, 3, 8, 1)])
+        tx.claim_unique(TASKS, [("ext", "k8", 8)])
+        tx.archive_objects(TASKS, [8], 99)
+    with store.read(portal_id) as tx:
+        assert [r.id for r in tx.list_objects(TASKS, 0, 2, archived=False)] == [1, 3]
+        assert [r.id for r in tx.list_objects(TASKS, 4, 10, archived=False)] == [5]
+        archived = tx.list_objects(TASKS, 0, 10, archived=True)
+        assert [(r.id, r.archived, r.archived_at) for r in archived] == [(8, True, 99)]
+        assert tx.find_unique(TASKS, "ext", ["k8"]) == {}
 
 
 def test_schema_version_and_tokens(store: SqlStore, portal_id: int) -> None:

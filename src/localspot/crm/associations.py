@@ -12,6 +12,7 @@ from functools import cache
 from typing import Any
 
 from localspot.crm.catalog import _data
+from localspot.crm.definitions import parse_record_id
 from localspot.crm.errors import HubSpotError, validation_error
 from localspot.store.base import AssociationRow
 
@@ -77,12 +78,13 @@ def _parse_one(from_object_type_id: str, item: Any) -> InlineAssociation:
 
 def _record_id(raw: Any) -> int:
     text = str(raw) if isinstance(raw, int | str) and not isinstance(raw, bool) else ""
-    if not text.isdigit():
+    record_id = parse_record_id(text)
+    if record_id is None:
         raise validation_error(
             f"Association target id {raw!r} is not a record id: use the numeric id of an existing record.",
             context={"id": [str(raw)]},
         )
-    return int(text)
+    return record_id
 
 
 def _association_type(from_object_type_id: str, spec: Any) -> AssociationType:
@@ -95,7 +97,7 @@ def _association_type(from_object_type_id: str, spec: Any) -> AssociationType:
             f"associationCategory {category!r} is not one of {sorted(CATEGORIES)}.",
             context={"associationCategory": [str(category)]},
         )
-    if isinstance(type_id, str) and type_id.isdigit():
+    if isinstance(type_id, str) and type_id.isascii() and type_id.isdigit():
         type_id = int(type_id)  # clients send "204" as often as 204; HubSpot takes both
     found = hubspot_defined().get(type_id) if isinstance(type_id, int) else None
     if found is None or found.category != category:

@@ -18,6 +18,21 @@ SYSTEM_VALUES = {
     "lastmodifieddate": "updated_at",
 }
 
+# Unique values are indexed by the store (`unique_values.value`, 1000 characters), so they are capped.
+MAX_UNIQUE_VALUE_LENGTH = 1000
+
+# Record ids are the store's signed 64-bit keys; a larger number can name no record.
+MAX_RECORD_ID = 2**63 - 1
+
+
+def parse_record_id(raw: str) -> int | None:
+    """A record id as paths and bodies send it (ASCII digits only: `"²".isdigit()` is true), or None."""
+    if not (raw.isascii() and raw.isdigit()):
+        return None
+    value = int(raw)
+    return value if value <= MAX_RECORD_ID else None
+
+
 PROPERTY_TYPES = {"bool", "date", "datetime", "enumeration", "number", "phone_number", "string"}
 FIELD_TYPES_BY_TYPE = {
     "string": {"text", "textarea", "file", "html", "phonenumber", "calculation_equation"},

@@ -7,13 +7,14 @@ only writes them out.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from localspot.crm import batch
 from localspot.crm.associations import label_of, parse_inline
 from localspot.crm.catalog import Catalog
-from localspot.crm.definitions import TypeSchema
+from localspot.crm.definitions import MAX_UNIQUE_VALUE_LENGTH, TypeSchema, parse_record_id
 from localspot.crm.errors import HubSpotError, object_not_found, validation_error
 from localspot.crm.public import all_properties, property_history, public_object, selected_properties
 from localspot.crm.timestamps import now_ms
@@ -158,7 +159,7 @@ def _match_upsert_keys(ctx: Ctx, schema: TypeSchema, keyed: list[tuple[str, str,
     type_id = schema.object_type.object_type_id
     ids_by_key: dict[tuple[str, str], int] = {}
     for id_property in {p for p, _, _ in keyed}:
-        found = ctx.tx.find_unique(type_id, id_property, [k for p, k, _ in keyed if p == id_property])
+        found = ctx.tx.find_unique(type_id, id_property, _storable([k for p, k, _ in keyed if p == id_property]))
         ids_by_key.update({(id_property, value): rid for value, rid in found.items()})
     records = ctx.tx.load_objects(type_id, set(ids_by_key.values()), lock=True)
     return [records.get(ids_by_key.get((p, k), -1)) for p, k, _ in keyed]
@@ -182,7 +183,7 @@ def batch_read(ctx: Ctx, schema: TypeSchema, body: Any, archived: bool) -> tuple
             f"{ctx.limits.max_history_inputs}. Please reduce the number of items and try again"
         )
     wanted = [batch.input_id(item, i) for i, item in enumerate(raw_inputs)]
-    found = _resolve_ids(ctx, schema, wanted, body.get("idProperty"), archived)
+    found = resolve_ids(ctx, schema, wanted, body.get("idProperty"), archived)
     records = [found[w] for w in dict.fromkeys(wanted) if w in found]
     results = public_records(ctx, schema, records, options)
     missing = [w for w in dict.fromkeys(wanted) if w not in found]
@@ -209,22 +210,28 @@ def _not_found_item(schema: TypeSchema, missing: list[str]) -> dict[str, Any]:
     }
 
 
-def _resolve_ids(
-    ctx: Ctx, schema: TypeSchema, wanted: list[str], id_property: Any, archived: bool
+def resolve_ids(
+    ctx: Ctx, schema: TypeSchema, wanted: list[str], id_property: Any, archived: bool, lock: bool = False
 ) -> dict[str, StoredObject]:
     """Map each requested id (record id, or value of `idProperty`) to its record, where one exists."""
     type_id = schema.object_type.object_type_id
     if not id_property or id_property == "hs_object_id":
-        numeric = {w: int(w) for w in wanted if w.isdigit()}
-        records = ctx.tx.load_objects(type_id, set(numeric.values()), archived)
+        numeric = {w: i for w in wanted if (i := parse_record_id(w)) is not None}
+        records = ctx.tx.load_objects(type_id, set(numeric.values()), archived, lock)
         return {w: records[i] for w, i in numeric.items() if i in records}
     prop = schema.identity_property(id_property)
     if prop is None:
         raise non_unique_property(schema, id_property)
     keys = {w: _lookup_key(prop, w) for w in wanted}
-    holders = ctx.tx.find_unique(type_id, id_property, set(keys.values()))
-    records = ctx.tx.load_objects(type_id, set(holders.values()), archived)
+    holders = ctx.tx.find_unique(type_id, id_property, _storable(set(keys.values())))
+    records = ctx.tx.load_objects(type_id, set(holders.values()), archived, lock)
     return {w: records[holders[k]] for w, k in keys.items() if holders.get(k) in records}
+
+
+def _storable(keys: Iterable[str]) -> list[str]:
+    """The keys a record could hold: values with a NUL or over the unique-value length are never stored,
+    and some databases refuse them even in a query (PostgreSQL: NUL; varchar overflow)."""
+    return [k for k in keys if "\x00" not in k and len(k) <= MAX_UNIQUE_VALUE_LENGTH]
 
 
 def _lookup_key(prop: Any, value: str) -> str:
@@ -235,7 +242,7 @@ def _lookup_key(prop: Any, value: str) -> str:
 
 
 def read(ctx: Ctx, schema: TypeSchema, object_id: str, id_property: str | None, options: ReadOptions) -> dict:
-    found = _resolve_ids(ctx, schema, [object_id], id_property, options.archived)
+    found = resolve_ids(ctx, schema, [object_id], id_property, options.archived)
     if object_id not in found:
         raise object_not_found(object_id)
     return public_records(ctx, schema, [found[object_id]], options)[0]

@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from localspot.crm import changes, records
 from localspot.crm import properties_api as props
-from localspot.crm import records
 from localspot.crm.batch import BatchLimits
 from localspot.crm.catalog import Catalog, default_definitions, default_groups
 from localspot.crm.errors import HubSpotError, invalid_authentication
@@ -127,6 +127,27 @@ class CrmService:
             portal_id,
             lambda c: records.read(c, c.catalog.resolve(object_type), object_id, id_property, options),
         )
+
+    def list_records(
+        self, portal_id: int, object_type: str, limit: int, after: str | None, options: ReadOptions
+    ) -> dict:
+        return self._read(
+            portal_id, lambda c: changes.list_records(c, c.catalog.resolve(object_type), limit, after, options)
+        )
+
+    def update(self, portal_id: int, object_type: str, object_id: str, id_property: str | None, body: Any) -> tuple:
+        return self._write(
+            portal_id, lambda c: changes.update(c, c.catalog.resolve(object_type), object_id, id_property, body)
+        )
+
+    def batch_update(self, portal_id: int, object_type: str, body: Any) -> tuple[int, dict]:
+        return self._write(portal_id, lambda c: changes.batch_update(c, c.catalog.resolve(object_type), body))
+
+    def archive(self, portal_id: int, object_type: str, object_id: str) -> None:
+        self._write(portal_id, lambda c: changes.archive(c, c.catalog.resolve(object_type), object_id))
+
+    def batch_archive(self, portal_id: int, object_type: str, body: Any) -> None:
+        self._write(portal_id, lambda c: changes.batch_archive(c, c.catalog.resolve(object_type), body))
 
     # --- properties ------------------------------------------------------------------------------
 

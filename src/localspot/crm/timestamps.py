@@ -24,7 +24,8 @@ def iso_from_ms(ms: int) -> str:
 def parse_instant_ms(raw: str) -> int | None:
     """Epoch ms or an ISO-8601 date/datetime, as HubSpot accepts them; None when it is neither."""
     text = raw.strip()
-    if text.lstrip("-").isdigit():
+    digits = text.removeprefix("-")
+    if digits.isascii() and digits.isdigit():
         ms = int(text)
     else:
         try:

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from localspot.crm.definitions import PropertyDefinition, TypeSchema
+from localspot.crm.definitions import MAX_UNIQUE_VALUE_LENGTH, PropertyDefinition, TypeSchema
 from localspot.crm.errors import HubSpotError, validation_error
 from localspot.crm.timestamps import iso_from_ms, parse_instant_ms, parse_midnight_date
 
@@ -103,7 +103,8 @@ def _options_message(text: str, prop: PropertyDefinition) -> str:
 def _enumeration(prop: PropertyDefinition, text: str, current: str | None) -> str:
     if prop.external_options:
         # Owner-style references: HubSpot checks the id is an integer (INVALID_INTEGER).
-        if not text.strip().lstrip("-").isdigit():
+        digits = text.strip().removeprefix("-")
+        if not (digits.isascii() and digits.isdigit()):
             raise InvalidValue("INVALID_INTEGER", f"{text} was not a valid integer.")
         return text.strip()
     if not prop.multi_select:
@@ -143,6 +144,8 @@ def normalize(prop: PropertyDefinition, raw: Any, current: str | None) -> str | 
     text = as_text(raw)
     if text == "":
         return None
+    if "\x00" in text:  # PostgreSQL cannot store it; refuse it on every backend alike
+        raise InvalidValue("INVALID_PROPERTY_VALUE", f"The value of {prop.name} contains a NUL character (\\u0000).")
     if prop.type == "enumeration":
         return _enumeration(prop, text, current)
     convert = _SIMPLE.get(prop.type)
@@ -155,7 +158,13 @@ def _check_one(schema: TypeSchema, name: str, raw: Any, current: str | None) -> 
         raise InvalidValue("PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist')
     if prop.read_only_value:
         raise InvalidValue("READ_ONLY_VALUE", f'Property "{name}" is read-only; its value cannot be set.')
-    return normalize(prop, raw, current)
+    value = normalize(prop, raw, current)
+    if value is not None and len(value) > MAX_UNIQUE_VALUE_LENGTH and schema.is_unique(name):
+        raise InvalidValue(
+            "INVALID_PROPERTY_VALUE",
+            f"Values of {name}, a property with unique values, are limited to {MAX_UNIQUE_VALUE_LENGTH} characters.",
+        )
+    return value
 
 
 def normalize_properties(

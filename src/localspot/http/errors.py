@@ -26,7 +26,9 @@ def render(error: HubSpotError) -> Response:
 def from_http_exception(request: Request, exc: HTTPException) -> HubSpotError:
     """Starlette's own 404/405 (no such route, wrong method), in HubSpot's words."""
     if exc.status_code == 405:
-        allowed = (exc.headers or {}).get("Allow", "")
+        # Starlette builds Allow from a set, so its order changes between processes; answer a stable one.
+        methods = (exc.headers or {}).get("Allow", "").split(",")
+        allowed = ", ".join(sorted(m.strip() for m in methods if m.strip()))
         return HubSpotError(
             f"Method {request.method} is not allowed on {request.url.path}; allowed: {allowed}.",
             status=405,

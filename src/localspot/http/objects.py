@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from localspot.crm.records import ReadOptions
 from localspot.http.context import body_of, call, portal_of, service
-from localspot.http.wire import json_response, query_bool, query_list
+from localspot.http.wire import json_response, no_content, query_bool, query_int, query_list
 
 
 def _read_options(request: Request) -> ReadOptions:
@@ -58,10 +58,59 @@ async def read(request: Request) -> Response:
     return json_response(await call(service(request).read, *args))
 
 
+async def list_records(request: Request) -> Response:
+    portal = await portal_of(request)
+    limit = query_int(request, "limit", 10)
+    after = request.query_params.get("after")
+    args = (portal, request.path_params["object_type"], limit, after, _read_options(request))
+    return json_response(await call(service(request).list_records, *args))
+
+
+async def update(request: Request) -> Response:
+    portal = await portal_of(request)
+    body = await body_of(request)
+    params = request.path_params
+    id_property = request.query_params.get("idProperty") or None
+    args = (portal, params["object_type"], params["object_id"], id_property, body)
+    status, out = await call(service(request).update, *args)
+    return json_response(out, status)
+
+
+async def archive(request: Request) -> Response:
+    portal = await portal_of(request)
+    await call(service(request).archive, portal, request.path_params["object_type"], request.path_params["object_id"])
+    return no_content()
+
+
+async def batch_update(request: Request) -> Response:
+    portal = await portal_of(request)
+    body = await body_of(request)
+    status, out = await call(service(request).batch_update, portal, request.path_params["object_type"], body)
+    return json_response(out, status)
+
+
+async def batch_archive(request: Request) -> Response:
+    portal = await portal_of(request)
+    body = await body_of(request)
+    await call(service(request).batch_archive, portal, request.path_params["object_type"], body)
+    return no_content()
+
+
+async def records(request: Request) -> Response:
+    return await (create if request.method == "POST" else list_records)(request)
+
+
+async def record(request: Request) -> Response:
+    handler = {"GET": read, "PATCH": update, "DELETE": archive}[request.method]
+    return await handler(request)
+
+
 ROUTES = [
     Route("/{object_type}/batch/upsert", batch_upsert, methods=["POST"]),
     Route("/{object_type}/batch/create", batch_create, methods=["POST"]),
     Route("/{object_type}/batch/read", batch_read, methods=["POST"]),
-    Route("/{object_type}", create, methods=["POST"]),
-    Route("/{object_type}/{object_id}", read, methods=["GET"]),
+    Route("/{object_type}/batch/update", batch_update, methods=["POST"]),
+    Route("/{object_type}/batch/archive", batch_archive, methods=["POST"]),
+    Route("/{object_type}", records, methods=["GET", "POST"]),
+    Route("/{object_type}/{object_id}", record, methods=["GET", "PATCH", "DELETE"]),
 ]

@@ -69,3 +69,12 @@ def query_bool(request: Request, name: str, default: bool = False) -> bool:
     if lowered not in ("true", "false"):
         raise validation_error(f"Query parameter {name} must be true or false, not {raw!r}.", context={name: [raw]})
     return lowered == "true"
+
+
+def query_int(request: Request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.lstrip("-").isdigit():
+        raise validation_error(f"Query parameter {name} must be a whole number, not {raw!r}.", context={name: [raw]})
+    return int(raw)

@@ -7,19 +7,19 @@ round trips). Dialect differences are confined to `_dialect_*` helpers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from localspot.store import tables as t
-from localspot.store.base import AssociationRow, HistoryEntry, StoredObject, StoreUnavailable, WriteConflict
+from localspot.store.associations import AssociationOps
+from localspot.store.base import StoreUnavailable, WriteConflict
 from localspot.store.catalog import CatalogOps
 from localspot.store.engine import create_engine
+from localspot.store.records import RecordOps
 
 
 class SqlStore:
@@ -81,195 +81,10 @@ def _is_connection_failure(exc: DBAPIError) -> bool:
     return any(s in text for s in ("connection", "server closed", "terminating", "database is locked"))
 
 
-class Transaction(CatalogOps):
+class Transaction(RecordOps, AssociationOps, CatalogOps):
     """Everything a batch may read or write, inside one database transaction of one portal."""
 
     def __init__(self, conn: Connection, portal_id: int, is_sqlite: bool) -> None:
         self.conn = conn
         self.portal_id = portal_id
         self.is_sqlite = is_sqlite
-
-    # --- records ---------------------------------------------------------------------------------
-
-    def allocate_ids(self, count: int) -> list[int]:
-        if count == 0:
-            return []
-        if self.is_sqlite:
-            upd = (
-                t.portals.update()
-                .where(t.portals.c.portal_id == self.portal_id)
-                .values(next_object_id=t.portals.c.next_object_id + count)
-                .returning(t.portals.c.next_object_id)
-            )
-            end = self.conn.execute(upd).scalar_one()
-            return list(range(end - count, end))
-        rows = self.conn.execute(sa.text("SELECT nextval('object_id_seq') FROM generate_series(1, :n)"), {"n": count})
-        return [r[0] for r in rows]
-
-    def load_objects(
-        self, object_type_id: str, ids: Iterable[int], archived: bool | None = False, lock: bool = False
-    ) -> dict[int, StoredObject]:
-        """Records by id. `lock` reads them FOR UPDATE (in id order, so lockers cannot deadlock): a
-        read-modify-write must not merge onto a version another transaction is replacing."""
-        ids = sorted(ids)
-        if not ids:
-            return {}
-        o = t.objects.c
-        query = sa.select(o.id, o.properties, o.created_at, o.updated_at, o.archived, o.archived_at).where(
-            o.portal_id == self.portal_id, o.object_type_id == object_type_id, o.id.in_(ids)
-        )
-        if archived is not None:
-            query = query.where(o.archived == archived)
-        if lock:
-            query = query.order_by(o.id).with_for_update()
-        return {row.id: StoredObject(*row) for row in self.conn.execute(query)}
-
-    def insert_objects(self, object_type_id: str, rows: list[StoredObject]) -> None:
-        if rows:
-            self.conn.execute(t.objects.insert(), [self._object_params(object_type_id, r) for r in rows])
-
-    def update_objects(self, object_type_id: str, rows: list[StoredObject]) -> None:
-        if not rows:
-            return
-        o = t.objects.c
-        stmt = (
-            t.objects.update()
-            .where(
-                o.portal_id == sa.bindparam("b_portal"),
-                o.object_type_id == sa.bindparam("b_type"),
-                o.id == sa.bindparam("b_id"),
-            )
-            .values(properties=sa.bindparam("b_props"), updated_at=sa.bindparam("b_updated"))
-        )
-        # Rows are locked in id order, so two batches touching the same records cannot deadlock.
-        params = [
-            {
-                "b_portal": self.portal_id,
-                "b_type": object_type_id,
-                "b_id": r.id,
-                "b_props": r.properties,
-                "b_updated": r.updated_at,
-            }
-            for r in sorted(rows, key=lambda r: r.id)
-        ]
-        self.conn.execute(stmt, params)
-
-    def _object_params(self, object_type_id: str, r: StoredObject) -> dict[str, Any]:
-        return {
-            "portal_id": self.portal_id,
-            "object_type_id": object_type_id,
-            "id": r.id,
-            "properties": r.properties,
-            "created_at": r.created_at,
-            "updated_at": r.updated_at,
-            "archived": r.archived,
-            "archived_at": r.archived_at,
-        }
-
-    # --- unique values ---------------------------------------------------------------------------
-
-    def find_unique(self, object_type_id: str, property_name: str, values: Iterable[str]) -> dict[str, int]:
-        """Which records hold these values of a unique property (value -> record id)."""
-        values = list(values)
-        if not values:
-            return {}
-        u = t.unique_values.c
-        query = sa.select(u.value, u.object_id).where(
-            u.portal_id == self.portal_id,
-            u.object_type_id == object_type_id,
-            u.property_name == property_name,
-            u.value.in_(values),
-        )
-        return {row.value: row.object_id for row in self.conn.execute(query)}
-
-    def claim_unique(self, object_type_id: str, claims: list[tuple[str, str, int]]) -> None:
-        """Insert (property, value, record id) rows; a value someone else holds raises WriteConflict."""
-        if not claims:
-            return
-        rows = [
-            {
-                "portal_id": self.portal_id,
-                "object_type_id": object_type_id,
-                "property_name": p,
-                "value": v,
-                "object_id": i,
-            }
-            for p, v, i in sorted(claims)  # a stable order keeps racing batches from deadlocking
-        ]
-        self.conn.execute(t.unique_values.insert(), rows)
-
-    def release_unique(self, object_type_id: str, releases: list[tuple[str, str]]) -> None:
-        if not releases:
-            return
-        u = t.unique_values.c
-        stmt = t.unique_values.delete().where(
-            u.portal_id == self.portal_id,
-            u.object_type_id == object_type_id,
-            u.property_name == sa.bindparam("b_prop"),
-            u.value == sa.bindparam("b_value"),
-        )
-        self.conn.execute(stmt, [{"b_prop": p, "b_value": v} for p, v in sorted(releases)])
-
-    # --- history ---------------------------------------------------------------------------------
-
-    def append_history(self, object_type_id: str, entries: list[tuple[int, HistoryEntry]]) -> None:
-        if not entries:
-            return
-        rows = [
-            {
-                "portal_id": self.portal_id,
-                "object_type_id": object_type_id,
-                "object_id": object_id,
-                "timestamp": e.timestamp,
-                "source_type": e.source_type,
-                "source_id": e.source_id,
-                "changes": e.changes,
-            }
-            for object_id, e in entries
-        ]
-        self.conn.execute(t.property_history.insert(), rows)
-
-    def load_history(self, object_type_id: str, ids: Iterable[int]) -> dict[int, list[HistoryEntry]]:
-        """Each record's writes, newest first (HubSpot lists history newest first)."""
-        h = t.property_history.c
-        query = (
-            sa.select(h.object_id, h.timestamp, h.source_type, h.source_id, h.changes)
-            .where(h.portal_id == self.portal_id, h.object_type_id == object_type_id, h.object_id.in_(list(ids)))
-            .order_by(h.object_id, h.timestamp.desc())
-        )
-        out: dict[int, list[HistoryEntry]] = {}
-        for row in self.conn.execute(query):
-            out.setdefault(row.object_id, []).append(HistoryEntry(*row[1:]))
-        return out
-
-    # --- associations ----------------------------------------------------------------------------
-
-    def insert_associations(self, rows: list[AssociationRow], created_at: int) -> None:
-        if not rows:
-            return
-        params = [{"portal_id": self.portal_id, "created_at": created_at, **r._asdict()} for r in rows]
-        dialect = sqlite if self.is_sqlite else postgresql
-        self.conn.execute(dialect.insert(t.associations).on_conflict_do_nothing(), params)
-
-    def load_associations(
-        self, from_object_type_id: str, from_ids: Iterable[int], to_object_type_id: str
-    ) -> list[AssociationRow]:
-        a = t.associations.c
-        query = (
-            sa.select(
-                a.from_object_type_id,
-                a.from_id,
-                a.to_object_type_id,
-                a.to_id,
-                a.association_category,
-                a.association_type_id,
-            )
-            .where(
-                a.portal_id == self.portal_id,
-                a.from_object_type_id == from_object_type_id,
-                a.from_id.in_(list(from_ids)),
-                a.to_object_type_id == to_object_type_id,
-            )
-            .order_by(a.from_id, a.to_id, a.association_type_id)
-        )
-        return [AssociationRow(*row) for row in self.conn.execute(query)]

@@ -1,0 +1,125 @@
+"""Record operations after creation: list with paging, update (single and batch), archive (single and batch).
+
+Updates run through the same write pipeline as creates and upserts (`crm.writes`), so validation,
+unique values and history behave identically; only how inputs find their records differs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from localspot.crm import batch
+from localspot.crm.definitions import TypeSchema
+from localspot.crm.errors import HubSpotError, not_found, object_not_found, validation_error
+from localspot.crm.public import all_properties, public_object
+from localspot.crm.records import Ctx, ReadOptions, non_unique_property, public_records, resolve_ids
+from localspot.crm.timestamps import now_ms
+from localspot.crm.writes import Failure, WriteInput, persist, validate, whole_batch_error
+
+MAX_PAGE = 100
+MAX_HISTORY_PAGE = 50
+
+
+def list_records(ctx: Ctx, schema: TypeSchema, limit: int, after: str | None, options: ReadOptions) -> dict:
+    """`GET /{objectType}`: records in id order; `paging.next.after` names where the next page starts."""
+    _check_limit(limit, MAX_HISTORY_PAGE if options.properties_with_history else MAX_PAGE)
+    start = _cursor(after)
+    rows = ctx.tx.list_objects(schema.object_type.object_type_id, start, limit + 1, options.archived)
+    out: dict[str, Any] = {"results": public_records(ctx, schema, rows[:limit], options)}
+    if len(rows) > limit:
+        cursor = str(rows[limit].id)
+        out["paging"] = {"next": {"after": cursor, "link": f"?after={cursor}"}}
+    return out
+
+
+def _check_limit(limit: int, maximum: int) -> None:
+    if not 1 <= limit <= maximum:
+        raise validation_error(
+            f"limit must be between 1 and {maximum} (it was {limit}); page with `after` for more.",
+            context={"limit": [str(limit)]},
+        )
+
+
+def _cursor(after: str | None) -> int:
+    if after is None or after == "":
+        return 0
+    if not after.isdigit():
+        raise validation_error(f"`after` {after!r} is not a paging cursor from a previous page.")
+    return int(after)
+
+
+def update(ctx: Ctx, schema: TypeSchema, object_id: str, id_property: str | None, body: Any) -> tuple[int, dict]:
+    """`PATCH /{objectType}/{objectId}`: set the given properties; `""` clears one."""
+    body = batch.require_object(body)
+    properties = batch.input_properties(body, 0)
+    record = _updatable(ctx, schema, [object_id], id_property).get(object_id)
+    if record is None:
+        raise object_not_found(object_id)
+    outcome = validate(ctx.tx, schema, [WriteInput(0, None, properties, record)], ctx.portal_id)
+    if outcome.failures:
+        raise whole_batch_error(outcome.failures, ctx.portal_id)
+    persist(ctx.tx, schema, outcome.written, now_ms())
+    written = outcome.written[0].record
+    return 200, public_object(schema, written, all_properties(schema, written), ctx.portal_id)
+
+
+def batch_update(ctx: Ctx, schema: TypeSchema, body: Any) -> tuple[int, dict]:
+    """`POST .../batch/update`: by record id or by a unique `idProperty` (not `email`, as HubSpot)."""
+    started = now_ms()
+    raw_inputs = batch.batch_inputs(body, ctx.limits)
+    traces = batch.trace_ids(raw_inputs)
+    ids = [batch.input_id(item, i) for i, item in enumerate(raw_inputs)]
+    batch.reject_duplicate_ids(ids)
+    id_properties = {item.get("idProperty") or None for item in raw_inputs}
+    if len(id_properties) > 1:
+        raise validation_error("All inputs of a batch update must use the same idProperty (or none).")
+    records = _updatable(ctx, schema, ids, id_properties.pop(), by_email=False)
+    inputs, failures = [], []
+    for index, item in enumerate(raw_inputs):
+        properties = batch.input_properties(item, index)
+        if ids[index] in records:
+            inputs.append(WriteInput(index, traces[index], properties, records[ids[index]]))
+        else:
+            failures.append(Failure(WriteInput(index, traces[index], properties), _missing(schema, ids[index])))
+    outcome = validate(ctx.tx, schema, inputs, ctx.portal_id)
+    failures = sorted(failures + outcome.failures, key=lambda f: f.input.index)
+    if failures and not batch.multi_status_enabled(traces):
+        raise whole_batch_error(failures, ctx.portal_id)
+    persist(ctx.tx, schema, outcome.written, now_ms())
+    results = [
+        public_object(
+            schema, p.record, all_properties(schema, p.record), ctx.portal_id, objectWriteTraceId=p.input.trace_id
+        )
+        for p in outcome.written
+    ]
+    errors = [batch.item_error(f.error, f.input.trace_id) for f in failures]
+    return batch.batch_status(200, errors), batch.batch_response(results, errors, started, now_ms())
+
+
+def _missing(schema: TypeSchema, object_id: str) -> HubSpotError:
+    return not_found(
+        f"No {schema.object_type.singular} with id {object_id} exists (or it is archived).",
+        context={"ids": [object_id]},
+    )
+
+
+def _updatable(ctx: Ctx, schema: TypeSchema, ids: list[str], id_property: str | None, by_email: bool = True) -> dict:
+    """Live records to update, locked against concurrent writers."""
+    if not by_email and id_property == "email" and not schema.properties["email"].has_unique_value:
+        # HubSpot keys a single PATCH and upserts by a contact's email, but not a batch update.
+        raise non_unique_property(schema, id_property)
+    return resolve_ids(ctx, schema, ids, id_property, archived=False, lock=True)
+
+
+def archive(ctx: Ctx, schema: TypeSchema, object_id: str) -> None:
+    """`DELETE /{objectType}/{objectId}`: 204 whether or not the record existed, as HubSpot answers."""
+    if object_id.isdigit():
+        ctx.tx.archive_objects(schema.object_type.object_type_id, [int(object_id)], now_ms())
+
+
+def batch_archive(ctx: Ctx, schema: TypeSchema, body: Any) -> None:
+    """`POST .../batch/archive`: archive every named record; unknown ids are passed over (204)."""
+    raw_inputs = batch.batch_inputs(body, ctx.limits)
+    ids = [batch.input_id(item, i) for i, item in enumerate(raw_inputs)]
+    live = ctx.tx.load_objects(schema.object_type.object_type_id, {int(i) for i in ids if i.isdigit()}, lock=True)
+    ctx.tx.archive_objects(schema.object_type.object_type_id, sorted(live), now_ms())

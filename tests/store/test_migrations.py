@@ -94,3 +94,18 @@ def test_first_version_database_is_migrated_without_loss(first_version_database:
         assert contact["properties"]["email"] == "ada@example.com"
         assert contact["associations"]["tasks"]["results"][0]["type"] == "contact_to_task"
     app.state.service.store.dispose()
+
+
+def test_migrations_build_exactly_the_tables_the_code_uses(fresh_database: str) -> None:
+    """Alembic's autogenerate finds nothing to add: tables.py and the migrations agree."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from localspot.store.tables import metadata
+
+    engine = create_engine(fresh_database)
+    upgrade(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    engine.dispose()
+    assert diff == []

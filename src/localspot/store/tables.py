@@ -109,3 +109,44 @@ associations = sa.Table(
 )
 
 object_id_sequence = sa.Sequence("object_id_seq", start=1, metadata=metadata)
+
+# --- revision 0002 -------------------------------------------------------------------------------
+
+# Custom object types (`2-…` objectTypeIds) with their schema in HubSpot's `ObjectSchema` form.
+object_schemas = sa.Table(
+    "object_schemas",
+    metadata,
+    sa.Column("portal_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("object_type_id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("definition", JsonDoc, nullable=False),
+    sa.Column("archived", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", Millis, nullable=False),
+    sa.Index("ix_object_schemas_name", "portal_id", "name", unique=True),
+)
+
+# Association types a portal defined (USER_DEFINED labels, and the types of custom objects' schema
+# associations); HubSpot-defined ones come from data/association_types.json.
+association_labels = sa.Table(
+    "association_labels",
+    metadata,
+    sa.Column("portal_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("from_object_type_id", sa.String(40), primary_key=True),
+    sa.Column("to_object_type_id", sa.String(40), primary_key=True),
+    sa.Column("association_type_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("association_category", sa.String(40), nullable=False),
+    sa.Column("name", sa.String(200), nullable=True),
+    sa.Column("label", sa.String(200), nullable=True),
+    sa.Column("inverse_type_id", sa.Integer, nullable=True),
+    sa.Column("created_at", Millis, nullable=False),
+)
+
+# A merged-away record id keeps resolving to the record it was merged into.
+merged_objects = sa.Table(
+    "merged_objects",
+    metadata,
+    sa.Column("portal_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("object_type_id", sa.String(40), primary_key=True),
+    sa.Column("merged_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("surviving_id", sa.BigInteger, nullable=False),
+)

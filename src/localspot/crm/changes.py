@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from localspot.crm import batch
-from localspot.crm.definitions import TypeSchema
+from localspot.crm.definitions import TypeSchema, parse_record_id
 from localspot.crm.errors import HubSpotError, not_found, object_not_found, validation_error
 from localspot.crm.public import all_properties, public_object
 from localspot.crm.records import Ctx, ReadOptions, non_unique_property, public_records, resolve_ids
@@ -43,9 +43,10 @@ def _check_limit(limit: int, maximum: int) -> None:
 def _cursor(after: str | None) -> int:
     if after is None or after == "":
         return 0
-    if not after.isdigit():
+    cursor = parse_record_id(after)  # cursors are record ids
+    if cursor is None:
         raise validation_error(f"`after` {after!r} is not a paging cursor from a previous page.")
-    return int(after)
+    return cursor
 
 
 def update(ctx: Ctx, schema: TypeSchema, object_id: str, id_property: str | None, body: Any) -> tuple[int, dict]:
@@ -113,13 +114,17 @@ def _updatable(ctx: Ctx, schema: TypeSchema, ids: list[str], id_property: str | 
 
 def archive(ctx: Ctx, schema: TypeSchema, object_id: str) -> None:
     """`DELETE /{objectType}/{objectId}`: 204 whether or not the record existed, as HubSpot answers."""
-    if object_id.isdigit():
-        ctx.tx.archive_objects(schema.object_type.object_type_id, [int(object_id)], now_ms())
+    _archive_live(ctx, schema, [object_id])
 
 
 def batch_archive(ctx: Ctx, schema: TypeSchema, body: Any) -> None:
     """`POST .../batch/archive`: archive every named record; unknown ids are passed over (204)."""
     raw_inputs = batch.batch_inputs(body, ctx.limits)
-    ids = [batch.input_id(item, i) for i, item in enumerate(raw_inputs)]
-    live = ctx.tx.load_objects(schema.object_type.object_type_id, {int(i) for i in ids if i.isdigit()}, lock=True)
+    _archive_live(ctx, schema, [batch.input_id(item, i) for i, item in enumerate(raw_inputs)])
+
+
+def _archive_live(ctx: Ctx, schema: TypeSchema, ids: list[str]) -> None:
+    """Archive the live records among `ids`; archiving again would move an archived record's `archivedAt`."""
+    record_ids = {i for i in map(parse_record_id, ids) if i is not None}
+    live = ctx.tx.load_objects(schema.object_type.object_type_id, record_ids, lock=True)
     ctx.tx.archive_objects(schema.object_type.object_type_id, sorted(live), now_ms())

@@ -16,7 +16,9 @@ from localspot.crm.definitions import FIELD_TYPES_BY_TYPE, PROPERTY_TYPES, TypeS
 from localspot.crm.errors import HubSpotError, not_found, validation_error
 from localspot.crm.timestamps import iso_from_ms, now_ms
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+# Names are stored in 200-character key columns; a longer name could not be stored on PostgreSQL.
+NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,199}")  # fullmatch: `$` would let a trailing newline in
+TEXT_FIELDS = ("label", "type", "fieldType", "groupName")
 MAX_UNIQUE_PROPERTIES = 10
 EDITABLE = (
     "label",
@@ -57,9 +59,9 @@ def property_not_found(schema: TypeSchema, name: str) -> HubSpotError:
 
 
 def create_property(tx: Any, schema: TypeSchema, body: Any) -> dict[str, Any]:
-    body = require_object(body)
+    body = _definition_body(body)
     _check_new_name(tx, schema, body.get("name"))
-    for key in ("label", "type", "fieldType", "groupName"):
+    for key in TEXT_FIELDS:
         if not isinstance(body.get(key), str) or not body[key]:
             raise validation_error(f"`{key}` is required to create a property.", context={key: ["missing"]})
     _check_types(body["type"], body["fieldType"])
@@ -73,8 +75,26 @@ def create_property(tx: Any, schema: TypeSchema, body: Any) -> dict[str, Any]:
     return wire
 
 
+def _definition_body(body: Any) -> dict[str, Any]:
+    """A definition or group body; NUL characters are refused anywhere in it, as PostgreSQL cannot store them."""
+    body = require_object(body)
+    if _holds_nul(body):
+        raise validation_error("Text in a property definition cannot contain NUL characters (\\u0000).")
+    return body
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
 def _check_new_name(tx: Any, schema: TypeSchema, name: Any) -> None:
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise validation_error(
             f"Property name {name!r} is not valid: use lower-case letters, digits and underscores, "
             "starting with a letter.",
@@ -109,7 +129,7 @@ def _check_group(tx: Any, schema: TypeSchema, group: Any) -> None:
 
 def _check_options(body: dict[str, Any]) -> None:
     options = body.get("options") or []
-    if not isinstance(options, list) or not all(isinstance(o, dict) and o.get("value") for o in options):
+    if not isinstance(options, list) or not all(_valid_option(o) for o in options):
         raise validation_error("`options` must be a list of {label, value} objects with non-empty values.")
     values = [str(o["value"]) for o in options]
     if len(set(values)) != len(values):
@@ -117,6 +137,11 @@ def _check_options(body: dict[str, Any]) -> None:
     if body.get("type") == "enumeration" and not options and body.get("fieldType") != "booleancheckbox":
         raise validation_error("Enumeration properties need at least one option.")
     body["options"] = [{**o, "value": str(o["value"])} for o in options]
+
+
+def _valid_option(option: Any) -> bool:
+    value = option.get("value") if isinstance(option, dict) else None
+    return isinstance(value, str | int | float) and not isinstance(value, bool) and str(value) != ""
 
 
 def _check_unique_allowed(schema: TypeSchema, body: dict[str, Any]) -> None:
@@ -132,13 +157,16 @@ def _check_unique_allowed(schema: TypeSchema, body: dict[str, Any]) -> None:
 
 
 def update_property(tx: Any, schema: TypeSchema, name: str, body: Any) -> dict[str, Any]:
-    body = require_object(body)
+    body = _definition_body(body)
     current = get_property(tx, schema, name, archived=False)
     if current.get("hubspotDefined"):
         raise validation_error(f"{name} is a HubSpot-defined property; its definition cannot be changed.")
     if "hasUniqueValue" in body and bool(body["hasUniqueValue"]) != bool(current.get("hasUniqueValue")):
         raise validation_error("hasUniqueValue cannot be changed after a property is created.")
     changes = {k: body[k] for k in EDITABLE if k in body}
+    for key in TEXT_FIELDS:
+        if key in changes and (not isinstance(changes[key], str) or not changes[key]):
+            raise validation_error(f"`{key}` must be a non-empty string.", context={key: [str(changes[key])]})
     merged = {**current, **changes}
     _check_types(merged["type"], merged["fieldType"])
     if "groupName" in changes:
@@ -166,9 +194,9 @@ def list_groups(tx: Any, schema: TypeSchema) -> dict[str, Any]:
 
 
 def create_group(tx: Any, schema: TypeSchema, body: Any) -> dict[str, Any]:
-    body = require_object(body)
+    body = _definition_body(body)
     name, label = body.get("name"), body.get("label")
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise validation_error(f"Group name {name!r} is not valid: use lower-case letters, digits and underscores.")
     if not isinstance(label, str) or not label:
         raise validation_error("`label` is required to create a property group.")

@@ -75,6 +75,7 @@ def query_int(request: Request, name: str, default: int) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.lstrip("-").isdigit():
+    digits = raw.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()):  # "²".isdigit() is true, and int() refuses it
         raise validation_error(f"Query parameter {name} must be a whole number, not {raw!r}.", context={name: [raw]})
     return int(raw)

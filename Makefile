@@ -27,5 +27,11 @@ format: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
+# The benchmark (issue 4): SQLite at 10,000 and 1,000,000 records, PostgreSQL when reachable; writes
+# docs/benchmarks.md and docs/benchmarks.png. BENCH_SIZES=small for a quick run; see bench/run.py.
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench.run
+
 clean:
 	rm -rf $(VENV) build *.egg-info localspot.db

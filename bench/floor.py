@@ -1,0 +1,154 @@
+"""The raw storage floor: LocalSpot's own SQL for one batch upsert, replayed with no HTTP and no validation.
+
+A SQLAlchemy `before_cursor_execute` listener records every statement (text, DBAPI parameters,
+executemany or not) that `CrmService.batch_upsert` sends for one steady-state batch: half new keys,
+half existing ones. The replay then runs those exact statements on a raw DBAPI connection of the same
+engine (same pragmas), with fresh parameters: new keys and ids for the inserts, other existing records
+for the updates. What is left is the time the database engine and its driver need: the ceiling for
+any HTTP server on top of this schema.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event
+
+from bench import workload as w
+from bench.populate import PORTAL_ID, Manifest
+from localspot.crm.service import CrmService
+from localspot.store.sql import SqlStore
+
+COMMIT = "<commit>"
+SMALLEST_ID = 101  # captured record ids must never equal a count, a flag or the portal id
+
+
+@dataclass
+class Capture:
+    statements: list[tuple[str, Any, bool]] = field(default_factory=list)
+    new_ids: list[int] = field(default_factory=list)
+    existing: list[tuple[str, int]] = field(default_factory=list)  # (key, id) updated by the batch
+    new_keys: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FloorResult:
+    records_per_s: float
+    batches: int
+    seconds: float
+    statements_per_batch: int
+    statement_summary: list[str]
+
+
+def capture(store: SqlStore, manifest: Manifest, rng: random.Random) -> Capture:
+    """The statements of one batch upsert, after a first batch has warmed the service's caches."""
+    service = CrmService(store)
+    service.batch_upsert(PORTAL_ID, "tasks", _body(manifest, rng, "floorwarm", 0)[0])
+    body, cap = _body(manifest, rng, "floorcap", 1)
+    record = lambda _c, _cur, stmt, params, _ctx, many: cap.statements.append((stmt, params, many))  # noqa: E731
+    commit = lambda _conn: cap.statements.append((COMMIT, None, False))  # noqa: E731
+    event.listen(store.engine, "before_cursor_execute", record)
+    event.listen(store.engine, "commit", commit)
+    try:
+        _, out = service.batch_upsert(PORTAL_ID, "tasks", body)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+        event.remove(store.engine, "commit", commit)
+    cap.new_ids = sorted(int(r["id"]) for r in out["results"] if r["new"])
+    if min(cap.new_ids + [i for _, i in cap.existing]) < SMALLEST_ID:
+        raise RuntimeError("captured record ids are too small to be told apart from other parameters")
+    return cap
+
+
+def _body(manifest: Manifest, rng: random.Random, tag: str, revision: int) -> tuple[dict, Capture]:
+    half = w.BATCH // 2
+    cap = Capture(new_keys=[f"{tag}-{j}" for j in range(half)], existing=w.pick(rng, manifest.sample, half))
+    existing = [(k, w.key_number(k)) for k, _ in cap.existing]
+    return w.upsert_body(cap.new_keys, existing, revision), cap
+
+
+def replay(store: SqlStore, cap: Capture, manifest: Manifest, seconds: float, max_batches: int) -> FloorResult:
+    rng = random.Random(7)
+    raw = store.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        started, batches = time.perf_counter(), 0
+        while batches < max_batches and time.perf_counter() - started < seconds:
+            _replay_one(raw, cursor, cap, _fresh_values(cap, manifest, rng, batches))
+            batches += 1
+        elapsed = time.perf_counter() - started
+    finally:
+        raw.close()
+    shown = [_describe(s, p, many) for s, p, many in cap.statements]
+    return FloorResult(batches * w.BATCH / elapsed, batches, elapsed, len(cap.statements), shown)
+
+
+def _fresh_values(cap: Capture, manifest: Manifest, rng: random.Random, n: int) -> dict[Any, Any]:
+    """Old parameter value -> new one: fresh new keys, and other existing records (key and id) to update."""
+    others = w.pick(rng, manifest.sample, len(cap.existing))
+    values: dict[Any, Any] = {k: f"floor{n}-{j}" for j, k in enumerate(cap.new_keys)}
+    for (old_key, old_id), (new_key, new_id) in zip(cap.existing, others, strict=True):
+        values[old_key], values[old_id] = new_key, new_id
+    return values
+
+
+def _replay_one(raw: Any, cursor: Any, cap: Capture, values: dict[Any, Any]) -> None:
+    for statement, params, many in cap.statements:
+        if statement == COMMIT:
+            raw.commit()
+            continue
+        fresh = _substitute(params, values)
+        if many:
+            cursor.executemany(statement, fresh)
+        else:
+            cursor.execute(statement, fresh)
+        if cursor.description is not None:
+            rows = cursor.fetchall()
+            if _allocates_ids(statement):
+                _map_new_ids(cap.new_ids, rows, values)
+
+
+def _allocates_ids(statement: str) -> bool:
+    """SQLite's counter bump (`UPDATE portals ... RETURNING`) or PostgreSQL's `nextval` (store.sql.allocate_ids)."""
+    return ("next_object_id" in statement and "RETURNING" in statement) or "nextval" in statement
+
+
+def _map_new_ids(captured: list[int], rows: list, values: dict[Any, Any]) -> None:
+    if len(rows) == 1 and len(captured) > 1:  # SQLite returns the counter's new end
+        end = rows[0][0]
+        fresh = list(range(end - len(captured), end))
+    else:
+        fresh = sorted(r[0] for r in rows)
+    values.update(zip(captured, fresh, strict=True))
+
+
+def _substitute(value: Any, values: dict[Any, Any]) -> Any:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, str | int):
+        return values.get(value, value)
+    if isinstance(value, dict):
+        return {k: _substitute(v, values) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_substitute(v, values) for v in value)
+    return value
+
+
+def _describe(statement: str, params: Any, many: bool) -> str:
+    if statement == COMMIT:
+        return "COMMIT"
+    text = " ".join(statement.split())
+    text = text if len(text) <= 90 else text[:87] + "..."
+    return f"{text}  [executemany x{len(params)}]" if many else text
+
+
+def measure(database_url: str, manifest: Manifest, seconds: float, max_batches: int = 100_000) -> FloorResult:
+    store = SqlStore(database_url)
+    try:
+        cap = capture(store, manifest, random.Random(3))
+        return replay(store, cap, manifest, seconds, max_batches)
+    finally:
+        store.dispose()

@@ -1,0 +1,221 @@
+"""`make bench`: LocalSpot's benchmark (issue 4), end to end on this machine.
+
+For each store (SQLite at every size; PostgreSQL with 2 workers when one is reachable) it copies or
+builds a populated database, starts `localspot serve`, times it to the first answer, drives each
+operation from a separate load-generator process, reads the server's peak memory, stops it, and
+measures the raw storage floor of the same batch upsert. Results go to docs/benchmarks.md and
+docs/benchmarks.png.
+
+Settings (environment, or the options of `python -m bench.run --help`):
+  BENCH_SIZES         "small" (1,000 records), "full" (10,000 and 1,000,000; the default), or "10000,50000"
+  BENCH_CONNECTIONS   concurrent keep-alive connections of the load generator (default 4)
+  BENCH_SECONDS       measured seconds per operation (default 6; 2 with small)
+  BENCH_POSTGRES      "auto" (default: use PostgreSQL when reachable), "off"
+  LOCALSPOT_BENCH_POSTGRES_URL   a PostgreSQL server to create the benchmark's own database on
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import floor, loadgen, populate, report
+from bench.server import start
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+SIZES = {"small": [1_000], "full": [10_000, 1_000_000]}
+# Pre-encoded requests per measured second: above any rate this server reaches on 2 cores, so that the
+# clock, not the request list, ends a run.
+REQUESTS_PER_SECOND_CAP = {"upsert": 700, "create": 700, "read": 1_500, "get": 8_000}
+OPERATIONS = ("upsert", "read", "get", "create")  # upsert first: the headline case, at the nominal size
+
+
+@dataclass
+class Config:
+    sizes: list[int]
+    connections: int
+    seconds: float
+    postgres_url: str | None
+    output_dir: Path
+    work_dir: Path
+    warmup: int = 20
+    log: Any = print
+
+
+@dataclass
+class CaseResult:
+    backend: str
+    size: int
+    workers: int
+    startup_s: float
+    peak_rss_mb: float
+    server_processes: int
+    populate_s: float
+    ops: dict[str, dict[str, Any]] = field(default_factory=dict)
+    floor: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{'SQLite' if self.backend == 'sqlite' else 'PostgreSQL'} {report.human(self.size)}"
+
+
+# --- one case ---------------------------------------------------------------------------------------
+
+
+def run_case(cfg: Config, backend: str, size: int, database_url: str, manifest: populate.Manifest) -> CaseResult:
+    """Serve `database_url` (already populated), load it with every operation, then measure its floor."""
+    workers = 1 if backend == "sqlite" else 2
+    manifest_path = cfg.work_dir / f"{backend}-{size}.manifest.json"
+    manifest.save(manifest_path)
+    log_path = cfg.work_dir / f"{backend}-{size}.server.log"
+    probe = f"/crm/v3/objects/tasks/{manifest.sample[0][1]}"
+    server = start(database_url, populate.TOKEN, workers, log_path, probe)
+    case = CaseResult(backend, size, workers, server.startup_seconds, 0.0, 0, manifest.populate_seconds)
+    cfg.log(f"{case.label}: serving with {workers} worker(s), first answer after {server.startup_seconds:.2f} s")
+    try:
+        for op in OPERATIONS:
+            case.ops[op] = _run_operation(cfg, server, op, manifest_path, f"{backend[0]}{size}")
+        case.peak_rss_mb, case.server_processes = server.peak_rss_mb()
+    finally:
+        server.stop()
+    result = floor.measure(database_url, manifest, seconds=min(cfg.seconds, 4.0))
+    case.floor = asdict(result)
+    cfg.log(f"  raw storage floor (batch upsert, no HTTP): {result.records_per_s:,.0f} records/s")
+    return case
+
+
+def _run_operation(cfg: Config, server: Any, op: str, manifest_path: Path, tag: str) -> dict[str, Any]:
+    spec = loadgen.Spec(
+        op=op,
+        port=server.port,
+        token=populate.TOKEN,
+        manifest_path=str(manifest_path),
+        connections=cfg.connections,
+        duration=cfg.seconds,
+        max_requests=int(cfg.seconds * REQUESTS_PER_SECOND_CAP[op]),
+        warmup=cfg.warmup,
+        run_tag=f"{tag}{uuid.uuid4().hex[:6]}",
+    )
+    cpu_before = server.cpu_seconds()
+    answer = subprocess.run(
+        [sys.executable, "-m", "bench.loadgen"],
+        input=json.dumps(asdict(spec)),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=cfg.seconds * 4 + 120,
+        check=False,
+    )
+    if answer.returncode != 0:
+        raise RuntimeError(f"load generator failed for {op}:\n{answer.stderr}")
+    result = json.loads(answer.stdout)
+    result["server_cpu_s"] = server.cpu_seconds() - cpu_before  # includes the warm-up requests
+    cfg.log(
+        f"  {op:<7} {result['records_per_s']:>9,.0f} records/s  p50 {result['p50_ms']:6.1f} ms  "
+        f"p99 {result['p99_ms']:6.1f} ms  ({result['requests']} requests, {result['errors']} errors, "
+        f"answer {result['check']}; generator CPU {result['loadgen_cpu_s'] / result['seconds']:.0%} of a core)"
+    )
+    if result["errors"]:
+        cfg.log(f"    first error: {result['error_sample']}")
+    return result
+
+
+# --- stores -------------------------------------------------------------------------------------------
+
+
+def sqlite_cases(cfg: Config) -> list[CaseResult]:
+    cases = []
+    for size in cfg.sizes:
+        cached, manifest = populate.cached_sqlite(size, cfg.log)
+        working = cfg.work_dir / f"sqlite-{size}.db"
+        populate.copy_sqlite(cached, working)  # the cache stays pristine; the run writes to a copy
+        try:
+            cases.append(run_case(cfg, "sqlite", size, f"sqlite:///{working}", manifest))
+        finally:
+            populate.remove_sqlite(working)
+    return cases
+
+
+def postgres_cases(cfg: Config) -> list[CaseResult]:
+    """PostgreSQL at the smallest size only: building 1,000,000 records there on every run costs minutes."""
+    if not cfg.postgres_url:
+        return []
+    import psycopg
+
+    try:
+        admin = psycopg.connect(cfg.postgres_url, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        cfg.log(f"PostgreSQL not reachable at {cfg.postgres_url} ({exc}); skipping it")
+        return []
+    name = f"localspot_bench_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = f"{cfg.postgres_url.rsplit('/', 1)[0]}/{name}"
+    try:
+        size = min(cfg.sizes)
+        cfg.log(f"populating PostgreSQL database {name} with {size:,} tasks")
+        manifest = populate.populate(url, size)
+        # What autovacuum would do a minute after a bulk load: without statistics PostgreSQL plans the
+        # IN-list lookups of a fresh table as sequential scans, and the run would measure that instead.
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("ANALYZE")
+        return [run_case(cfg, "postgresql", size, url, manifest)]
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+# --- entry point -------------------------------------------------------------------------------------
+
+
+def parse_sizes(text: str) -> list[int]:
+    if text in SIZES:
+        return SIZES[text]
+    return [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
+
+
+def config_from_args(argv: list[str] | None = None) -> Config:
+    env = os.environ
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default=env.get("BENCH_SIZES", "full"))
+    parser.add_argument("--connections", type=int, default=int(env.get("BENCH_CONNECTIONS", "4")))
+    parser.add_argument(
+        "--seconds", type=float, default=float(env["BENCH_SECONDS"]) if "BENCH_SECONDS" in env else None
+    )
+    parser.add_argument("--postgres", choices=("auto", "off"), default=env.get("BENCH_POSTGRES", "auto"))
+    parser.add_argument("--output-dir", type=Path, default=ROOT / "docs")
+    args = parser.parse_args(argv)
+    sizes = parse_sizes(args.sizes)
+    seconds = args.seconds if args.seconds is not None else (2.0 if max(sizes) <= 1_000 else 6.0)
+    postgres_url = None
+    if args.postgres == "auto":
+        postgres_url = env.get("LOCALSPOT_BENCH_POSTGRES_URL") or DEFAULT_POSTGRES_URL
+    work_dir = populate.CACHE_DIR / "work"
+    return Config(sizes, args.connections, seconds, postgres_url, args.output_dir, work_dir)
+
+
+def main(argv: list[str] | None = None) -> list[CaseResult]:
+    cfg = config_from_args(argv)
+    cfg.work_dir.mkdir(parents=True, exist_ok=True)
+    started, load_before = time.perf_counter(), os.getloadavg()
+    cfg.log(f"LocalSpot benchmark: sizes {cfg.sizes}, {cfg.connections} connections, {cfg.seconds:g} s per operation")
+    cases = sqlite_cases(cfg) + postgres_cases(cfg)
+    facts = report.machine_facts(cfg.postgres_url if any(c.backend == "postgresql" for c in cases) else None)
+    facts.update(load_before=load_before, load_after=os.getloadavg(), total_s=time.perf_counter() - started)
+    settings = {"connections": cfg.connections, "seconds": cfg.seconds, "sizes": cfg.sizes}
+    markdown, chart = report.write(cases, facts, settings, cfg.output_dir)
+    cfg.log(f"wrote {markdown} and {chart} in {facts['total_s']:.0f} s")
+    (cfg.work_dir / "results.json").write_text(json.dumps([asdict(c) for c in cases], indent=1))
+    return cases
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""The benchmark runs end to end on a tiny store and writes its report (no timing assertions: numbers
+on a shared test machine mean nothing; `make bench` is where speed is measured)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from bench import populate, run
+
+TINY = 300
+
+
+@pytest.fixture
+def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep the smoke test's databases out of the developer's bench/.cache."""
+    monkeypatch.setattr(populate, "CACHE_DIR", tmp_path / "cache")
+    return tmp_path
+
+
+def test_benchmark_runs_on_a_tiny_store_and_writes_its_report(isolated_cache: Path) -> None:
+    out = isolated_cache / "docs"
+    args = ["--sizes", str(TINY), "--seconds", "0.3", "--connections", "2", "--postgres", "off"]
+    cases = run.main([*args, "--output-dir", str(out)])
+
+    (case,) = cases
+    assert case.backend == "sqlite" and case.size == TINY
+    for op in run.OPERATIONS:
+        result = case.ops[op]
+        assert result["requests"] > 0 and result["errors"] == 0, result
+        assert result["check"] == "ok", result
+        assert result["records_per_s"] > 0
+    assert case.floor["records_per_s"] > 0 and case.floor["statements_per_batch"] > 0
+    assert case.startup_s > 0 and case.peak_rss_mb > 0
+    report = (out / "benchmarks.md").read_text()
+    assert "## Targets (issue 4)" in report and "raw storage floor" in report
+    if importlib.util.find_spec("matplotlib"):  # the `bench` extra; `make test` installs only `dev`
+        assert (out / "benchmarks.png").read_bytes().startswith(b"\x89PNG")

@@ -17,10 +17,11 @@ from localspot.store.sql import SqlStore
 def create_service(settings: Settings) -> tuple[CrmService, list[str]]:
     """Open the store, migrate it, and make sure the default portal and its tokens exist."""
     store = SqlStore(settings.database_url, pool_size=settings.pool_size)
-    store.migrate()
     service = CrmService(store, settings.limits)
-    tokens = service.ensure_portal(settings.portal_id, list(settings.tokens))
-    return service, tokens
+    if not settings.bootstrap:
+        return service, list(settings.tokens)
+    store.migrate()
+    return service, service.ensure_portal(settings.portal_id, list(settings.tokens))
 
 
 def create_app(settings: Settings) -> Starlette:

@@ -84,7 +84,9 @@ def serve(
 ) -> None:
     """Run LocalSpot (migrating the database first)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    settings = Settings.from_env(host=host, port=port, database_url=database_url, tokens=tokens, pool_size=pool_size)
+    settings = Settings.from_env(
+        host=host, port=port, database_url=database_url, tokens=tokens, pool_size=pool_size, bootstrap=True
+    )
     service, known = create_service(settings)
     service.store.dispose()
     click.echo(banner(settings, known))
@@ -92,6 +94,7 @@ def serve(
     os.environ[ENV_PREFIX + "DATABASE_URL"] = settings.database_url
     os.environ[ENV_PREFIX + "TOKEN"] = ",".join(settings.tokens)
     os.environ[ENV_PREFIX + "POOL_SIZE"] = str(settings.pool_size)
+    os.environ[ENV_PREFIX + "BOOTSTRAPPED"] = "1"  # migrated and set up above, once for all workers
     uvicorn.run(
         "localspot.cli:app_from_env",
         factory=True,

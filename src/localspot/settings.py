@@ -21,6 +21,8 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     limits: BatchLimits = field(default_factory=BatchLimits)
     pool_size: int = 10
+    # False in `--workers` processes: the parent has migrated the database and set up the portal.
+    bootstrap: bool = True
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -32,5 +34,7 @@ class Settings:
             env["tokens"] = tuple(t for t in token.split(",") if t)
         if pool_size := os.environ.get("LOCALSPOT_POOL_SIZE"):
             env["pool_size"] = int(pool_size)
+        if os.environ.get("LOCALSPOT_BOOTSTRAPPED") == "1":
+            env["bootstrap"] = False
         env.update({k: v for k, v in overrides.items() if v not in (None, ())})
         return cls(**env)

@@ -8,6 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_CACHE_KIB = 64 * 1024
 
 
 def _json_dumps(value: object) -> str:
@@ -36,6 +37,7 @@ def create_engine(url: str, pool_size: int = 10) -> Engine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
+        pool_use_lifo=True,  # reuse the most recent connection: fewer idle ones, warmer server caches
     )
 
 
@@ -45,6 +47,7 @@ def _sqlite_engine(url: str) -> Engine:
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        pool_use_lifo=True,  # a few connections stay hot, with their page caches warm
     )
 
     @event.listens_for(engine, "connect")
@@ -57,6 +60,9 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # 64 MiB of page cache per connection (default 2 MiB): at a million records the indexes an
+        # upsert walks no longer fit the default, and lookups went to the OS for every page.
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: serve test lint format bench clean
+.PHONY: serve test lint format bench coverage clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench.run
+
+# The implementation-coverage ledger (issue 5): HubSpot's CRM operations from the installed SDKs, marked
+# implemented or not by LocalSpot's routes. Run it after adding routes; a test fails while it is stale.
+coverage: $(STAMP)
+	$(BIN)/python scripts/coverage_ledger.py docs/coverage.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info localspot.db

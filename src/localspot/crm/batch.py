@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from localspot.crm.errors import HubSpotError, validation_error
@@ -13,9 +13,27 @@ from localspot.crm.timestamps import iso_from_ms
 
 
 @dataclass(frozen=True)
+class SearchLimits:
+    """HubSpot's search caps. Sources disagree on filters per group and in total (6/18 vs 10/25), so
+    those are settings; the defaults are the current search page's 5 groups x 6 filters, 18 in all."""
+
+    max_filter_groups: int = 5
+    max_filters_per_group: int = 6
+    max_filters: int = 18
+    max_query_length: int = 3000
+    max_page: int = 200
+    max_results: int = 10_000  # `after` + `limit` may not reach past this many results
+
+
+@dataclass(frozen=True)
 class BatchLimits:
     max_inputs: int = 100
     max_history_inputs: int = 50
+    # Associations v4 batches (HubSpot's documented sizes): read, create/default/labels archive, archive.
+    max_association_reads: int = 1000
+    max_association_writes: int = 2000
+    max_association_archives: int = 100
+    search: SearchLimits = field(default_factory=SearchLimits)
 
 
 def require_object(body: Any, what: str = "The request body") -> dict[str, Any]:

@@ -9,6 +9,7 @@ definitions another worker has changed.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -85,6 +86,28 @@ def default_groups() -> list[tuple[str, dict[str, Any]]]:
     return [(tid, {**g, "archived": False}) for tid, groups in data.items() for g in groups]
 
 
+# What a custom object's record reads return without `properties` (HubSpot's default for custom objects).
+CUSTOM_DEFAULT_PROPERTIES = ("hs_createdate", "hs_lastmodifieddate", "hs_object_id")
+
+
+def custom_type(schema: dict[str, Any]) -> ObjectType:
+    """A custom object type from its stored schema. It answers to its objectTypeId, `p_{name}` and its
+    fullyQualifiedName `p{portalId}_{name}`, never to the bare name (HubSpot dropped that in 2025)."""
+    return ObjectType(
+        object_type_id=schema["objectTypeId"],
+        name=schema["fullyQualifiedName"],
+        singular=schema["fullyQualifiedName"],
+        labels=schema["labels"],
+        default_properties=CUSTOM_DEFAULT_PROPERTIES,
+        required_properties=tuple(schema["requiredProperties"]),
+        primary_display_property=schema.get("primaryDisplayProperty"),
+        searchable_properties=tuple(schema["searchableProperties"]),
+        mergeable=True,  # HubSpot's custom objects API has `/{objectType}/merge`
+        custom=True,
+        aliases=(f"p_{schema['name']}",),
+    )
+
+
 @dataclass
 class Catalog:
     """Object types and their schemas, as one portal sees them at one schema version."""
@@ -95,8 +118,14 @@ class Catalog:
     by_name: dict[str, ObjectType]
 
     @classmethod
-    def build(cls, portal_id: int, version: int, definitions: list[tuple[str, dict[str, Any]]]) -> Catalog:
-        types = list(standard_types())
+    def build(
+        cls,
+        portal_id: int,
+        version: int,
+        definitions: list[tuple[str, dict[str, Any]]],
+        custom_schemas: Iterable[dict[str, Any]] = (),
+    ) -> Catalog:
+        types = [*standard_types(), *(custom_type(s) for s in custom_schemas)]
         schemas = {ot.object_type_id: TypeSchema(ot, {}) for ot in types}
         for type_id, wire in definitions:
             if type_id in schemas:
@@ -105,7 +134,8 @@ class Catalog:
         return cls(portal_id, version, schemas, by_name)
 
     def resolve(self, object_type: str) -> TypeSchema:
-        """A path's `{objectType}`: plural or singular name or objectTypeId, in any letter case."""
+        """A path's `{objectType}`: plural or singular name or objectTypeId (custom types: see `custom_type`),
+        in any letter case."""
         found = self.by_name.get(object_type.lower())
         if found is None:
             raise unknown_object_type(object_type)

@@ -21,8 +21,14 @@ MAX_HISTORY_PAGE = 50
 
 
 def list_records(ctx: Ctx, schema: TypeSchema, limit: int, after: str | None, options: ReadOptions) -> dict:
-    """`GET /{objectType}`: records in id order; `paging.next.after` names where the next page starts."""
-    _check_limit(limit, MAX_HISTORY_PAGE if options.properties_with_history else MAX_PAGE)
+    """`GET /{objectType}`: records in id order; `paging.next.after` names where the next page starts.
+
+    With `propertiesWithHistory` a page holds at most 50 records: a larger (valid) limit is cut to 50
+    rather than refused, because hubspot-api-client's generic `crm.objects.get_all` asks for 100 even then.
+    """
+    _check_limit(limit, MAX_PAGE)
+    if options.properties_with_history:
+        limit = min(limit, MAX_HISTORY_PAGE)
     start = _cursor(after)
     rows = ctx.tx.list_objects(schema.object_type.object_type_id, start, limit + 1, options.archived)
     out: dict[str, Any] = {"results": public_records(ctx, schema, rows[:limit], options)}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from localspot.crm import batch
-from localspot.crm.associations import label_of, parse_inline
+from localspot.crm.associations import AssociationTypes, parse_inline
 from localspot.crm.catalog import Catalog
 from localspot.crm.definitions import MAX_UNIQUE_VALUE_LENGTH, TypeSchema, parse_record_id
 from localspot.crm.errors import HubSpotError, object_not_found, validation_error
@@ -60,16 +60,17 @@ def batch_create(ctx: Ctx, schema: TypeSchema, body: Any) -> tuple[int, dict[str
     raw_inputs = batch.batch_inputs(body, ctx.limits)
     traces = batch.trace_ids(raw_inputs)
     inputs, failures = [], []
+    types = AssociationTypes(ctx.tx)  # one per batch: the portal's labels are read at most once
     for index, item in enumerate(raw_inputs):
         try:
-            inputs.append(_create_input(schema, item, index, traces[index]))
+            inputs.append(_create_input(schema, item, index, traces[index], types))
         except HubSpotError as error:
             failures.append(Failure(WriteInput(index, traces[index], {}), error))
     return _write_batch(ctx, schema, inputs, failures, traces, started, success=201)
 
 
 def create(ctx: Ctx, schema: TypeSchema, body: Any) -> tuple[int, dict[str, Any]]:
-    item = _create_input(schema, batch.require_object(body), 0, None)
+    item = _create_input(schema, batch.require_object(body), 0, None, AssociationTypes(ctx.tx))
     outcome = validate(ctx.tx, schema, [item], ctx.portal_id)
     if outcome.failures:
         raise whole_batch_error(outcome.failures, ctx.portal_id)
@@ -77,9 +78,11 @@ def create(ctx: Ctx, schema: TypeSchema, body: Any) -> tuple[int, dict[str, Any]
     return 201, _written_public(ctx, schema, outcome.written[0])
 
 
-def _create_input(schema: TypeSchema, item: dict[str, Any], index: int, trace: str | None) -> WriteInput:
+def _create_input(
+    schema: TypeSchema, item: dict[str, Any], index: int, trace: str | None, types: AssociationTypes
+) -> WriteInput:
     props = batch.input_properties(item, index)
-    associations = parse_inline(schema.object_type.object_type_id, item.get("associations"))
+    associations = parse_inline(schema.object_type.object_type_id, item.get("associations"), types)
     return WriteInput(index, trace, props, associations=associations)
 
 
@@ -218,6 +221,8 @@ def resolve_ids(
     if not id_property or id_property == "hs_object_id":
         numeric = {w: i for w in wanted if (i := parse_record_id(w)) is not None}
         records = ctx.tx.load_objects(type_id, set(numeric.values()), archived, lock)
+        if schema.object_type.mergeable and archived is False:
+            numeric = _follow_merges(ctx, type_id, numeric, records, lock)
         return {w: records[i] for w, i in numeric.items() if i in records}
     prop = schema.identity_property(id_property)
     if prop is None:
@@ -226,6 +231,15 @@ def resolve_ids(
     holders = ctx.tx.find_unique(type_id, id_property, _storable(set(keys.values())))
     records = ctx.tx.load_objects(type_id, set(holders.values()), archived, lock)
     return {w: records[holders[k]] for w, k in keys.items() if holders.get(k) in records}
+
+
+def _follow_merges(ctx: Ctx, type_id: str, numeric: dict[str, int], records: dict, lock: bool) -> dict[str, int]:
+    """Ids not found live may have been merged away: they name the surviving record now (one lookup,
+    and one load of the survivors, which are added to `records`)."""
+    survivors = ctx.tx.find_merged(type_id, {i for i in numeric.values() if i not in records})
+    if survivors:
+        records.update(ctx.tx.load_objects(type_id, set(survivors.values()), False, lock))
+    return {w: survivors.get(i, i) for w, i in numeric.items()}
 
 
 def _storable(keys: Iterable[str]) -> list[str]:
@@ -272,6 +286,7 @@ def public_records(
 def _associations(ctx: Ctx, schema: TypeSchema, ids: list[int], names: tuple[str, ...]) -> dict[int, dict]:
     """`associations` per record: `{plural type name: {"results": [{id, type}]}}`; unknown types ignored."""
     out: dict[int, dict[str, Any]] = {}
+    types = AssociationTypes(ctx.tx)
     for name in dict.fromkeys(names):
         target = ctx.catalog.by_name.get(name.lower())
         if target is None or not ids:
@@ -279,6 +294,6 @@ def _associations(ctx: Ctx, schema: TypeSchema, ids: list[int], names: tuple[str
         rows = ctx.tx.load_associations(schema.object_type.object_type_id, ids, target.object_type_id)
         for row in rows:
             results = out.setdefault(row.from_id, {}).setdefault(target.name, {"results": []})["results"]
-            label = label_of(row.association_type_id) or str(row.association_type_id)
-            results.append({"id": str(row.to_id), "type": label})
+            kind = types.v3_type(row.from_object_type_id, row.association_type_id)
+            results.append({"id": str(row.to_id), "type": kind})
     return out

@@ -15,8 +15,11 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from localspot.crm import changes, records
+from localspot.crm import association_labels as labels
+from localspot.crm import associations_v4 as v4
+from localspot.crm import changes, merge, records, schemas, search
 from localspot.crm import properties_api as props
+from localspot.crm.associations import pair
 from localspot.crm.batch import BatchLimits
 from localspot.crm.catalog import Catalog, default_definitions, default_groups
 from localspot.crm.errors import HubSpotError, invalid_authentication
@@ -60,6 +63,10 @@ class CrmService:
                 tx.add_token(f"pat-local-{secrets.token_hex(16)}", now_ms())
             return list(tokens) or tx.tokens()
 
+    def cached_portal(self, token: str | None) -> int | None:
+        """The portal of a token already authenticated (tokens are never revoked), without I/O."""
+        return self._token_portals.get(token) if token else None
+
     def authenticate(self, token: str | None) -> int:
         if not token:
             raise invalid_authentication()
@@ -80,7 +87,7 @@ class CrmService:
         version = tx.schema_version()
         cached = self._catalogs.get(tx.portal_id)
         if cached is None or cached.version != version:
-            cached = Catalog.build(tx.portal_id, version, tx.load_property_definitions())
+            cached = Catalog.build(tx.portal_id, version, tx.load_property_definitions(), tx.load_object_schemas())
             with self._lock:
                 self._catalogs[tx.portal_id] = cached
         return cached
@@ -171,3 +178,85 @@ class CrmService:
 
     def create_group(self, portal_id: int, object_type: str, body: Any) -> dict:
         return self._write(portal_id, lambda c: props.create_group(c.tx, c.catalog.resolve(object_type), body))
+
+    # --- search (issue 5) ------------------------------------------------------------------------
+
+    def search(self, portal_id: int, object_type: str, body: Any) -> dict:
+        return self._read(portal_id, lambda c: search.search(c, c.catalog.resolve(object_type), body))
+
+    # --- associations v4 and labels (issue 5) ----------------------------------------------------
+
+    def list_associations(
+        self, portal_id: int, object_type: str, object_id: str, to_type: str, after: str | None, limit: int
+    ) -> dict:
+        return self._read(
+            portal_id, lambda c: v4.list_associations(c, pair(c.catalog, object_type, to_type), object_id, after, limit)
+        )
+
+    def create_default_association(
+        self, portal_id: int, object_type: str, object_id: str, to_type: str, to_id: str
+    ) -> tuple[int, dict]:
+        return self._write(
+            portal_id, lambda c: v4.create_default(c, pair(c.catalog, object_type, to_type), object_id, to_id)
+        )
+
+    def create_labelled_association(
+        self, portal_id: int, object_type: str, object_id: str, to_type: str, to_id: str, body: Any
+    ) -> tuple[int, dict]:
+        return self._write(
+            portal_id, lambda c: v4.create_labelled(c, pair(c.catalog, object_type, to_type), object_id, to_id, body)
+        )
+
+    def archive_associations(self, portal_id: int, object_type: str, object_id: str, to_type: str, to_id: str) -> None:
+        self._write(portal_id, lambda c: v4.archive_pair(c, pair(c.catalog, object_type, to_type), object_id, to_id))
+
+    def association_batch(self, portal_id: int, action: str, from_type: str, to_type: str, body: Any) -> tuple:
+        """`/{from}/{to}/batch/{action}` of the associations API (create, read, archive, ...)."""
+        run = self._read if action in v4.READ_ACTIONS else self._write
+        return run(portal_id, lambda c: v4.BATCH_ACTIONS[action](c, pair(c.catalog, from_type, to_type), body))
+
+    def list_association_labels(self, portal_id: int, from_type: str, to_type: str) -> dict:
+        return self._read(portal_id, lambda c: labels.list_labels(c, pair(c.catalog, from_type, to_type)))
+
+    def create_association_label(self, portal_id: int, from_type: str, to_type: str, body: Any) -> dict:
+        return self._write(portal_id, lambda c: labels.create_label(c, pair(c.catalog, from_type, to_type), body))
+
+    def update_association_label(self, portal_id: int, from_type: str, to_type: str, body: Any) -> None:
+        self._write(portal_id, lambda c: labels.update_label(c, pair(c.catalog, from_type, to_type), body))
+
+    def delete_association_label(self, portal_id: int, from_type: str, to_type: str, type_id: str) -> None:
+        self._write(portal_id, lambda c: labels.delete_label(c, pair(c.catalog, from_type, to_type), type_id))
+
+    # --- custom object schemas (issue 5) ---------------------------------------------------------
+
+    def create_schema(self, portal_id: int, body: Any) -> dict:
+        return self._write(portal_id, lambda c: schemas.create_schema(c, body))
+
+    def list_schemas(self, portal_id: int, archived: bool) -> dict:
+        return self._read(portal_id, lambda c: schemas.list_schemas(c, archived))
+
+    def get_schema(self, portal_id: int, object_type: str) -> dict:
+        return self._read(portal_id, lambda c: schemas.get_schema(c, object_type))
+
+    def batch_read_schemas(self, portal_id: int, body: Any) -> dict:
+        return self._read(portal_id, lambda c: schemas.batch_read(c, body))
+
+    def update_schema(self, portal_id: int, object_type: str, body: Any) -> dict:
+        return self._write(portal_id, lambda c: schemas.update_schema(c, object_type, body))
+
+    def delete_schema(self, portal_id: int, object_type: str, archived: bool) -> None:
+        self._write(portal_id, lambda c: schemas.delete_schema(c, object_type, archived))
+
+    def create_schema_association(self, portal_id: int, object_type: str, body: Any) -> dict:
+        return self._write(portal_id, lambda c: schemas.create_association(c, object_type, body))
+
+    def delete_schema_association(self, portal_id: int, object_type: str, association_identifier: str) -> None:
+        self._write(portal_id, lambda c: schemas.delete_association(c, object_type, association_identifier))
+
+    # --- merge and GDPR delete (issue 5) ---------------------------------------------------------
+
+    def merge(self, portal_id: int, object_type: str, body: Any) -> dict:
+        return self._write(portal_id, lambda c: merge.merge(c, c.catalog.resolve(object_type), body))
+
+    def gdpr_delete(self, portal_id: int, object_type: str, body: Any) -> None:
+        self._write(portal_id, lambda c: merge.gdpr_delete(c, c.catalog.resolve(object_type), body))

@@ -96,6 +96,25 @@ async def batch_archive(request: Request) -> Response:
     return no_content()
 
 
+async def search(request: Request) -> Response:
+    portal = await portal_of(request)
+    body = await body_of(request)
+    return json_response(await call(service(request).search, portal, request.path_params["object_type"], body))
+
+
+async def merge(request: Request) -> Response:
+    portal = await portal_of(request)
+    body = await body_of(request)
+    return json_response(await call(service(request).merge, portal, request.path_params["object_type"], body))
+
+
+async def gdpr_delete(request: Request) -> Response:
+    portal = await portal_of(request)
+    body = await body_of(request)
+    await call(service(request).gdpr_delete, portal, request.path_params["object_type"], body)
+    return no_content()
+
+
 async def records(request: Request) -> Response:
     return await (create if request.method == "POST" else list_records)(request)
 
@@ -111,6 +130,9 @@ ROUTES = [
     Route("/{object_type}/batch/read", batch_read, methods=["POST"]),
     Route("/{object_type}/batch/update", batch_update, methods=["POST"]),
     Route("/{object_type}/batch/archive", batch_archive, methods=["POST"]),
+    Route("/{object_type}/search", search, methods=["POST"]),
     Route("/{object_type}", records, methods=["GET", "POST"]),
+    Route("/{object_type}/merge", merge, methods=["POST"]),
+    Route("/{object_type}/gdpr-delete", gdpr_delete, methods=["POST"]),
     Route("/{object_type}/{object_id}", record, methods=["GET", "PATCH", "DELETE"]),
 ]

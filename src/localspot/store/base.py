@@ -30,6 +30,18 @@ class AssociationRow(NamedTuple):
     association_type_id: int
 
 
+class AssociationLabelRow(NamedTuple):
+    """One direction of a portal-defined association type (a USER_DEFINED label)."""
+
+    from_object_type_id: str
+    to_object_type_id: str
+    association_type_id: int
+    association_category: str
+    name: str | None
+    label: str | None
+    inverse_type_id: int | None
+
+
 class WriteConflict(Exception):
     """Another transaction claimed a unique value first; the caller retries its whole batch."""
 

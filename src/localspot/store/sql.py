@@ -20,7 +20,10 @@ from localspot.store.associations import AssociationOps
 from localspot.store.base import StoreUnavailable, WriteConflict
 from localspot.store.catalog import CatalogOps
 from localspot.store.engine import create_engine
+from localspot.store.merges import MergeOps
 from localspot.store.records import RecordOps
+from localspot.store.schemas import SchemaOps
+from localspot.store.search import SearchOps
 
 
 class SqlStore:
@@ -86,7 +89,7 @@ def _is_connection_failure(exc: DBAPIError) -> bool:
     return any(s in text for s in ("connection", "server closed", "terminating", "database is locked"))
 
 
-class Transaction(RecordOps, AssociationOps, CatalogOps):
+class Transaction(RecordOps, AssociationOps, CatalogOps, SearchOps, SchemaOps, MergeOps):
     """Everything a batch may read or write, inside one database transaction of one portal."""
 
     def __init__(self, conn: Connection, portal_id: int, is_sqlite: bool) -> None:

@@ -13,6 +13,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -106,8 +107,9 @@ def anonymous(app) -> Iterator[TestClient]:  # noqa: ANN001
         yield c
 
 
-def make_unique_property(client: TestClient, object_type: str, name: str, group: str) -> None:
-    """Create a `hasUniqueValue` string property, the key batch upserts match on."""
+def make_unique_property(client: Any, object_type: str, name: str, group: str) -> None:
+    """Create a `hasUniqueValue` string property, the key batch upserts match on (through an in-process
+    TestClient or an httpx client of a live server)."""
     body = {
         "name": name,
         "label": name,

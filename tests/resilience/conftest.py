@@ -15,16 +15,3 @@ def scalar_rows(database_url: str, sql: str, **params: object) -> list[tuple]:
             return [tuple(r) for r in conn.execute(sa.text(sql), params)]
     finally:
         engine.dispose()
-
-
-def create_unique_property(client, name: str, object_type: str = "tasks", group: str = "taskinformation") -> None:  # noqa: ANN001
-    body = {
-        "name": name,
-        "label": name,
-        "type": "string",
-        "fieldType": "text",
-        "groupName": group,
-        "hasUniqueValue": True,
-    }
-    response = client.post(f"/crm/v3/properties/{object_type}", json=body)
-    assert response.status_code == 201, response.text

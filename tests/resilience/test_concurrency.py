@@ -14,8 +14,9 @@ from collections import Counter
 import httpx
 import pytest
 
+from tests.conftest import make_unique_property
 from tests.live import Server
-from tests.resilience.conftest import create_unique_property, scalar_rows
+from tests.resilience.conftest import scalar_rows
 
 CLIENTS = 8
 REQUESTS_PER_CLIENT = 12
@@ -53,7 +54,7 @@ def test_overlapping_upserts_make_one_record_per_key(fresh_database, tmp_path, w
     server = Server(fresh_database, tmp_path / "server.log", workers=workers).start()
     try:
         with httpx.Client(base_url=server.base_url, headers=server.headers) as http:
-            create_unique_property(http, "race_key")
+            make_unique_property(http, "tasks", "race_key", "taskinformation")
         outcomes: list = []
         threads = [threading.Thread(target=_run_client, args=(server, "race_key", n, outcomes)) for n in range(CLIENTS)]
         for t in threads:
@@ -104,7 +105,7 @@ def test_concurrent_updates_of_different_properties_lose_nothing(fresh_database,
     rounds = 40  # enough rounds that, without row locks, some read-modify-writes interleave
     try:
         with httpx.Client(base_url=server.base_url, headers=server.headers) as http:
-            create_unique_property(http, "upd_key")
+            make_unique_property(http, "tasks", "upd_key", "taskinformation")
             seed = [{"id": k, "idProperty": "upd_key", "properties": {"hs_timestamp": "1700000000000"}} for k in keys]
             assert http.post("/crm/v3/objects/tasks/batch/upsert", json={"inputs": seed}).status_code == 200
             writers = [

@@ -19,9 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, make_unique_property
 from tests.live import Server, free_port
-from tests.resilience.conftest import create_unique_property
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="runs with the PostgreSQL half of the suite")
 
@@ -79,7 +78,7 @@ def test_database_restart_gives_5xx_then_full_service(cluster: PrivateCluster, t
     server = Server(url, tmp_path / "server.log", workers=1).start()
     try:
         with httpx.Client(base_url=server.base_url, headers=server.headers, timeout=30) as http:
-            create_unique_property(http, "restart_key")
+            make_unique_property(http, "tasks", "restart_key", "taskinformation")
             assert _upsert(http, "before").status_code == 200
 
             cluster.stop()

@@ -12,8 +12,8 @@ import time
 
 import httpx
 
+from tests.conftest import make_unique_property
 from tests.live import Server
-from tests.resilience.conftest import create_unique_property
 
 KEYS = [f"dur-{n}" for n in range(300)]
 BATCH = 50
@@ -63,7 +63,7 @@ def _read_subjects(server: Server) -> dict[str, str]:
 def test_acknowledged_upserts_survive_sigkill(fresh_database, tmp_path):  # noqa: ANN001
     server = Server(fresh_database, tmp_path / "server.log", workers=2).start()
     with httpx.Client(base_url=server.base_url, headers=server.headers) as http:
-        create_unique_property(http, "dur_key")
+        make_unique_property(http, "tasks", "dur_key", "taskinformation")
     acked: dict[str, int] = {}
     in_flight: dict[str, int] = {}
     stop = threading.Event()

@@ -6,100 +6,26 @@ test names its own records (unique keys) rather than expecting an empty portal.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import BACKENDS
-
-STARTUP_TIMEOUT_S = 30
-
-
-@dataclass
-class LiveServer:
-    base_url: str
-    token: str
-    database_url: str
-    process: subprocess.Popen
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(database_url: str, log_path: Path, *extra: str, token: str | None = None) -> LiveServer:
-    """Start `python -m localspot serve` and wait until it answers HTTP."""
-    port = free_port()
-    token = token or f"pat-sdk-{uuid.uuid4().hex[:12]}"
-    args = [
-        sys.executable,
-        "-m",
-        "localspot",
-        "serve",
-        "--port",
-        str(port),
-        "--db",
-        database_url,
-        "--token",
-        token,
-        *extra,
-    ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALSPOT_")}
-    with log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
-        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
-    server = LiveServer(f"http://127.0.0.1:{port}", token, database_url, process, log_path)
-    wait_until_answers(server)
-    return server
-
-
-def wait_until_answers(server: LiveServer) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"localspot exited with {server.process.returncode}:\n{server.log()}")
-        try:
-            httpx.get(server.base_url + "/crm/v3/objects/tasks/1", timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    server.process.kill()
-    raise RuntimeError(f"localspot did not answer within {STARTUP_TIMEOUT_S}s:\n{server.log()}")
-
-
-def stop_server(server: LiveServer) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
+from tests.live import Server
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     database_url = request.getfixturevalue(f"{request.param}_database")
-    server = start_server(database_url, tmp_path_factory.mktemp("live") / "server.log")
+    server = Server(database_url, tmp_path_factory.mktemp("live") / "server.log").start()
     yield server
-    stop_server(server)
+    server.stop()
 
 
 @pytest.fixture
-def v3_client(live_server: LiveServer):  # noqa: ANN201
+def v3_client(live_server: Server):  # noqa: ANN201
     """hubspot-api-client 12.x, pointed at LocalSpot (it speaks the /crm/v3 paths)."""
     from hubspot import HubSpot
 
@@ -107,7 +33,7 @@ def v3_client(live_server: LiveServer):  # noqa: ANN201
 
 
 @pytest.fixture
-def sdk_client(live_server: LiveServer):  # noqa: ANN201
+def sdk_client(live_server: Server):  # noqa: ANN201
     """hubspot-sdk (Stainless), pointed at LocalSpot (it speaks the /crm/objects/2026-03 paths)."""
     from hubspot_sdk import HubSpot
 
@@ -129,7 +55,7 @@ def unique() -> str:
 # apart by using their own key values (`f"{unique}-1"`), never by creating key properties of their own.
 
 
-def create_key_property(server: LiveServer, object_type: str, group_name: str) -> str:
+def create_key_property(server: Server, object_type: str, group_name: str) -> str:
     """Create a unique-valued string property through hubspot-api-client's properties API; return its name."""
     from hubspot import HubSpot
     from hubspot.crm.properties import PropertyCreate
@@ -154,19 +80,19 @@ def create_key_property(server: LiveServer, object_type: str, group_name: str) -
 
 
 @pytest.fixture(scope="session")
-def task_key(live_server: LiveServer) -> str:
+def task_key(live_server: Server) -> str:
     """A `hasUniqueValue` property on tasks, the `idProperty` of every tasks upsert on this server."""
     return create_key_property(live_server, "tasks", "taskinformation")
 
 
 @pytest.fixture(scope="session")
-def call_key(live_server: LiveServer) -> str:
+def call_key(live_server: Server) -> str:
     """A `hasUniqueValue` property on calls, the `idProperty` of every calls upsert on this server."""
     return create_key_property(live_server, "calls", "callinformation")
 
 
 @pytest.fixture
-def http(live_server: LiveServer) -> Iterator[httpx.Client]:
+def http(live_server: Server) -> Iterator[httpx.Client]:
     """Raw HTTP with a valid token, for what no SDK can express (malformed JSON, oversized bodies)."""
     with httpx.Client(
         base_url=live_server.base_url, headers={"Authorization": f"Bearer {live_server.token}"}, timeout=30
@@ -197,6 +123,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa
     """On a failure, attach the live server's log: a 500's traceback is there, under its correlationId."""
     report = yield
     server = getattr(item, "funcargs", {}).get("live_server")
-    if report.failed and isinstance(server, LiveServer):
+    if report.failed and isinstance(server, Server):
         report.sections.append(("localspot server log (last 200 lines)", "\n".join(server.log().splitlines()[-200:])))
     return report

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -20,18 +23,37 @@ def _read_options(request: Request) -> ReadOptions:
     )
 
 
-async def batch_upsert(request: Request) -> Response:
-    portal = await portal_of(request)
-    body = await body_of(request)
-    status, out = await call(service(request).batch_upsert, portal, request.path_params["object_type"], body)
-    return json_response(out, status)
+def answer(result: Any) -> Response:
+    """The domain's answer on the wire: `(status, body)`, a body (200), or None (204, no body)."""
+    if result is None:
+        return no_content()
+    if isinstance(result, tuple):
+        status, body = result
+        return json_response(body, status)
+    return json_response(result)
 
 
-async def batch_create(request: Request) -> Response:
-    portal = await portal_of(request)
-    body = await body_of(request)
-    status, out = await call(service(request).batch_create, portal, request.path_params["object_type"], body)
-    return json_response(out, status)
+def body_endpoint(operation: str) -> Callable[[Request], Awaitable[Response]]:
+    """A handler for a route whose domain call takes the portal, the path's object type and the JSON body."""
+
+    async def endpoint(request: Request) -> Response:
+        portal = await portal_of(request)
+        body = await body_of(request)
+        run = getattr(service(request), operation)
+        return answer(await call(run, portal, request.path_params["object_type"], body))
+
+    endpoint.__name__ = operation
+    return endpoint
+
+
+batch_upsert = body_endpoint("batch_upsert")
+batch_create = body_endpoint("batch_create")
+batch_update = body_endpoint("batch_update")
+batch_archive = body_endpoint("batch_archive")
+create = body_endpoint("create")
+search = body_endpoint("search")
+merge = body_endpoint("merge")
+gdpr_delete = body_endpoint("gdpr_delete")
 
 
 async def batch_read(request: Request) -> Response:
@@ -40,13 +62,6 @@ async def batch_read(request: Request) -> Response:
     archived = query_bool(request, "archived")
     object_type = request.path_params["object_type"]
     status, out = await call(service(request).batch_read, portal, object_type, body, archived)
-    return json_response(out, status)
-
-
-async def create(request: Request) -> Response:
-    portal = await portal_of(request)
-    body = await body_of(request)
-    status, out = await call(service(request).create, portal, request.path_params["object_type"], body)
     return json_response(out, status)
 
 
@@ -79,39 +94,6 @@ async def update(request: Request) -> Response:
 async def archive(request: Request) -> Response:
     portal = await portal_of(request)
     await call(service(request).archive, portal, request.path_params["object_type"], request.path_params["object_id"])
-    return no_content()
-
-
-async def batch_update(request: Request) -> Response:
-    portal = await portal_of(request)
-    body = await body_of(request)
-    status, out = await call(service(request).batch_update, portal, request.path_params["object_type"], body)
-    return json_response(out, status)
-
-
-async def batch_archive(request: Request) -> Response:
-    portal = await portal_of(request)
-    body = await body_of(request)
-    await call(service(request).batch_archive, portal, request.path_params["object_type"], body)
-    return no_content()
-
-
-async def search(request: Request) -> Response:
-    portal = await portal_of(request)
-    body = await body_of(request)
-    return json_response(await call(service(request).search, portal, request.path_params["object_type"], body))
-
-
-async def merge(request: Request) -> Response:
-    portal = await portal_of(request)
-    body = await body_of(request)
-    return json_response(await call(service(request).merge, portal, request.path_params["object_type"], body))
-
-
-async def gdpr_delete(request: Request) -> Response:
-    portal = await portal_of(request)
-    body = await body_of(request)
-    await call(service(request).gdpr_delete, portal, request.path_params["object_type"], body)
     return no_content()
 
 

@@ -7,6 +7,7 @@ hot path, so a batch of 100 records never re-reads dictionaries to learn a prope
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 # Properties whose values LocalSpot derives from the record itself rather than storing them.
@@ -121,14 +122,19 @@ class TypeSchema:
     def unique_properties(self) -> list[PropertyDefinition]:
         return [p for p in self.properties.values() if p.has_unique_value]
 
+    @cached_property
+    def unique_names(self) -> frozenset[str]:
+        """Properties whose values name one record: `hasUniqueValue` ones, and a contact's email.
+
+        Computed once per catalog version: the write path asks this for every value of every input."""
+        names = {p.name for p in self.properties.values() if p.has_unique_value}
+        if self.object_type.object_type_id == "0-1" and "email" in self.properties:
+            names.add("email")
+        return frozenset(names)
+
     def identity_property(self, name: str) -> PropertyDefinition | None:
         """A property that may name a record in upsert/read-by-idProperty: unique, or a contact's email."""
-        prop = self.properties.get(name)
-        if prop is None:
-            return None
-        if prop.has_unique_value or (self.object_type.object_type_id == "0-1" and name == "email"):
-            return prop
-        return None
+        return self.properties[name] if name in self.unique_names else None
 
     def is_unique(self, name: str) -> bool:
-        return self.identity_property(name) is not None
+        return name in self.unique_names

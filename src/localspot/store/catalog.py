@@ -9,6 +9,8 @@ from sqlalchemy.engine import Connection
 
 from localspot.store import tables as t
 
+_SCHEMA_VERSION = sa.select(t.portals.c.schema_version).where(t.portals.c.portal_id == sa.bindparam("portal"))
+
 
 class CatalogOps:
     conn: Connection
@@ -28,8 +30,8 @@ class CatalogOps:
         )
 
     def schema_version(self) -> int:
-        query = sa.select(t.portals.c.schema_version).where(t.portals.c.portal_id == self.portal_id)
-        return self.conn.execute(query).scalar_one()
+        """Read on every request (see CrmService._catalog), so its statement is built once."""
+        return self.conn.execute(_SCHEMA_VERSION, {"portal": self.portal_id}).scalar_one()
 
     def bump_schema_version(self) -> None:
         p = t.portals.c

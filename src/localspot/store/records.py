@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,6 +11,52 @@ from sqlalchemy.engine import Connection
 
 from localspot.store import tables as t
 from localspot.store.base import HistoryEntry, StoredObject
+
+_o, _u, _p = t.objects.c, t.unique_values.c, t.portals.c
+
+# Hot statements are built once, with bind parameters: rebuilding a statement (and its cache key) on
+# every call cost more than running it. Expanding IN parameters keep one cached form per statement.
+_ALLOCATE_IDS = (
+    t.portals.update()
+    .where(_p.portal_id == sa.bindparam("portal"))
+    .values(next_object_id=_p.next_object_id + sa.bindparam("count"))
+    .returning(_p.next_object_id)
+)
+_UPDATE_OBJECT = (
+    t.objects.update()
+    .where(
+        _o.portal_id == sa.bindparam("b_portal"),
+        _o.object_type_id == sa.bindparam("b_type"),
+        _o.id == sa.bindparam("b_id"),
+    )
+    .values(properties=sa.bindparam("b_props"), updated_at=sa.bindparam("b_updated"))
+)
+_FIND_UNIQUE = sa.select(_u.value, _u.object_id).where(
+    _u.portal_id == sa.bindparam("portal"),
+    _u.object_type_id == sa.bindparam("type"),
+    _u.property_name == sa.bindparam("prop"),
+    _u.value.in_(sa.bindparam("values", expanding=True)),
+)
+_RELEASE_UNIQUE = t.unique_values.delete().where(
+    _u.portal_id == sa.bindparam("b_portal"),
+    _u.object_type_id == sa.bindparam("b_type"),
+    _u.property_name == sa.bindparam("b_prop"),
+    _u.value == sa.bindparam("b_value"),
+)
+
+
+@cache
+def _objects_by_id(filter_archived: bool, lock: bool) -> sa.Select:
+    query = sa.select(_o.id, _o.properties, _o.created_at, _o.updated_at, _o.archived, _o.archived_at).where(
+        _o.portal_id == sa.bindparam("portal"),
+        _o.object_type_id == sa.bindparam("type"),
+        _o.id.in_(sa.bindparam("ids", expanding=True)),
+    )
+    if filter_archived:
+        query = query.where(_o.archived == sa.bindparam("archived"))
+    if lock:
+        query = query.order_by(_o.id).with_for_update()
+    return query
 
 
 class RecordOps:
@@ -21,13 +68,7 @@ class RecordOps:
         if count == 0:
             return []
         if self.is_sqlite:
-            upd = (
-                t.portals.update()
-                .where(t.portals.c.portal_id == self.portal_id)
-                .values(next_object_id=t.portals.c.next_object_id + count)
-                .returning(t.portals.c.next_object_id)
-            )
-            end = self.conn.execute(upd).scalar_one()
+            end = self.conn.execute(_ALLOCATE_IDS, {"portal": self.portal_id, "count": count}).scalar_one()
             return list(range(end - count, end))
         rows = self.conn.execute(sa.text("SELECT nextval('object_id_seq') FROM generate_series(1, :n)"), {"n": count})
         return [r[0] for r in rows]
@@ -40,15 +81,9 @@ class RecordOps:
         ids = sorted(ids)
         if not ids:
             return {}
-        o = t.objects.c
-        query = sa.select(o.id, o.properties, o.created_at, o.updated_at, o.archived, o.archived_at).where(
-            o.portal_id == self.portal_id, o.object_type_id == object_type_id, o.id.in_(ids)
-        )
-        if archived is not None:
-            query = query.where(o.archived == archived)
-        if lock:
-            query = query.order_by(o.id).with_for_update()
-        return {row.id: StoredObject(*row) for row in self.conn.execute(query)}
+        query = _objects_by_id(archived is not None, lock)
+        params = {"portal": self.portal_id, "type": object_type_id, "ids": ids, "archived": archived}
+        return {row.id: StoredObject(*row) for row in self.conn.execute(query, params)}
 
     def insert_objects(self, object_type_id: str, rows: list[StoredObject]) -> None:
         if rows:
@@ -57,16 +92,6 @@ class RecordOps:
     def update_objects(self, object_type_id: str, rows: list[StoredObject]) -> None:
         if not rows:
             return
-        o = t.objects.c
-        stmt = (
-            t.objects.update()
-            .where(
-                o.portal_id == sa.bindparam("b_portal"),
-                o.object_type_id == sa.bindparam("b_type"),
-                o.id == sa.bindparam("b_id"),
-            )
-            .values(properties=sa.bindparam("b_props"), updated_at=sa.bindparam("b_updated"))
-        )
         # Rows are locked in id order, so two batches touching the same records cannot deadlock.
         params = [
             {
@@ -78,7 +103,7 @@ class RecordOps:
             }
             for r in sorted(rows, key=lambda r: r.id)
         ]
-        self.conn.execute(stmt, params)
+        self.conn.execute(_UPDATE_OBJECT, params)
 
     def _object_params(self, object_type_id: str, r: StoredObject) -> dict[str, Any]:
         return {
@@ -99,14 +124,8 @@ class RecordOps:
         values = list(values)
         if not values:
             return {}
-        u = t.unique_values.c
-        query = sa.select(u.value, u.object_id).where(
-            u.portal_id == self.portal_id,
-            u.object_type_id == object_type_id,
-            u.property_name == property_name,
-            u.value.in_(values),
-        )
-        return {row.value: row.object_id for row in self.conn.execute(query)}
+        params = {"portal": self.portal_id, "type": object_type_id, "prop": property_name, "values": values}
+        return {row.value: row.object_id for row in self.conn.execute(_FIND_UNIQUE, params)}
 
     def claim_unique(self, object_type_id: str, claims: list[tuple[str, str, int]]) -> None:
         """Insert (property, value, record id) rows; a value someone else holds raises WriteConflict."""
@@ -127,14 +146,11 @@ class RecordOps:
     def release_unique(self, object_type_id: str, releases: list[tuple[str, str]]) -> None:
         if not releases:
             return
-        u = t.unique_values.c
-        stmt = t.unique_values.delete().where(
-            u.portal_id == self.portal_id,
-            u.object_type_id == object_type_id,
-            u.property_name == sa.bindparam("b_prop"),
-            u.value == sa.bindparam("b_value"),
-        )
-        self.conn.execute(stmt, [{"b_prop": p, "b_value": v} for p, v in sorted(releases)])
+        params = [
+            {"b_portal": self.portal_id, "b_type": object_type_id, "b_prop": p, "b_value": v}
+            for p, v in sorted(releases)
+        ]
+        self.conn.execute(_RELEASE_UNIQUE, params)
 
     # --- history ---------------------------------------------------------------------------------
 

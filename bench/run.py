@@ -11,6 +11,7 @@ Settings (environment, or the options of `python -m bench.run --help`):
   BENCH_CONNECTIONS   concurrent keep-alive connections of the load generator (default 4)
   BENCH_SECONDS       measured seconds per operation (default 6; 2 with small)
   BENCH_POSTGRES      "auto" (default: use PostgreSQL when reachable), "off"
+  BENCH_SQLITE_WORKERS  server processes for the SQLite cases (default 1; PostgreSQL always runs 2)
   LOCALSPOT_BENCH_POSTGRES_URL   a PostgreSQL server to create the benchmark's own database on
 """
 
@@ -73,7 +74,7 @@ class CaseResult:
 
 def run_case(cfg: Config, backend: str, size: int, database_url: str, manifest: populate.Manifest) -> CaseResult:
     """Serve `database_url` (already populated), load it with every operation, then measure its floor."""
-    workers = 1 if backend == "sqlite" else 2
+    workers = int(os.environ.get("BENCH_SQLITE_WORKERS", "1")) if backend == "sqlite" else 2
     manifest_path = cfg.work_dir / f"{backend}-{size}.manifest.json"
     manifest.save(manifest_path)
     log_path = cfg.work_dir / f"{backend}-{size}.server.log"

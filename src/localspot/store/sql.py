@@ -7,6 +7,8 @@ round trips). Dialect differences are confined to `_dialect_*` helpers.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -31,10 +33,10 @@ class SqlStore:
         self.url = url
         self.engine: Engine = create_engine(url, pool_size=pool_size)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
-        # SQLite admits one writer at a time. Threads of this process queue on a lock rather than on
-        # SQLite's busy handler, which sleeps 1-100 ms between tries and made write p99 over a second
-        # under 4 connections. Other processes (--workers) still wait on BEGIN IMMEDIATE.
-        self._sqlite_writer = threading.Lock() if self.is_sqlite else nullcontext()
+        # SQLite admits one writer at a time. Writers queue on a lock rather than on SQLite's busy
+        # handler, which sleeps 1-100 ms between tries and made write p99 over a second under 4
+        # connections: see SqliteWriterLock.
+        self._sqlite_writer = SqliteWriterLock(self.engine.url.database) if self.is_sqlite else nullcontext()
 
     def migrate(self) -> None:
         from localspot.store.migrate import upgrade
@@ -80,6 +82,28 @@ class SqlStore:
 # PostgreSQL aborts one of two transactions that wait on each other (deadlock) or that cannot be
 # serialized; both are safe to run again from the start, like a lost race for a unique value.
 RETRYABLE_SQLSTATES = {"40P01", "40001"}
+
+
+class SqliteWriterLock:
+    """One SQLite writer at a time, across threads (a mutex) and across `--workers` processes (`flock` on
+    `<database>.lock`). Both wake the next writer as soon as the lock is free."""
+
+    def __init__(self, database: str | None) -> None:
+        self._threads = threading.Lock()
+        self._path = f"{database}.lock" if database and database != ":memory:" else None
+        self._file: int | None = None
+
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        if self._path is not None:
+            if self._file is None:
+                self._file = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(self._file, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._threads.release()
 
 
 def _is_connection_failure(exc: DBAPIError) -> bool:

@@ -24,7 +24,7 @@ from localspot.crm.associations import (
     parse_association,
     rows_both_ways,
 )
-from localspot.crm.changes import _check_limit, _cursor
+from localspot.crm.changes import check_page_limit, paging_cursor
 from localspot.crm.definitions import parse_record_id
 from localspot.crm.errors import HubSpotError, validation_error
 from localspot.crm.records import Ctx
@@ -42,8 +42,8 @@ Link = tuple[int, InlineAssociation]
 
 def list_associations(ctx: Ctx, pair: Pair, object_id: str, after: str | None, limit: int) -> dict[str, Any]:
     """`GET .../associations/{toObjectType}`: one entry per associated record, in id order."""
-    _check_limit(limit, PAGE_LIMIT)
-    start, from_id = _cursor(after), parse_record_id(object_id)
+    check_page_limit(limit, PAGE_LIMIT)
+    start, from_id = paging_cursor(after), parse_record_id(object_id)
     if from_id is None:
         return {"results": []}
     rows = ctx.tx.load_association_page(pair.from_id, from_id, pair.to_id, start, limit + 1)
@@ -109,7 +109,7 @@ def batch_read(ctx: Ctx, pair: Pair, body: Any) -> tuple[int, dict]:
     """`batch/read`: 200, or 207 listing the inputs that have no associations to the type."""
     started = now_ms()
     inputs = _inputs(ctx, body, ctx.limits.max_association_reads)
-    wanted = [(batch.input_id(item, i), _cursor(item.get("after"))) for i, item in enumerate(inputs)]
+    wanted = [(batch.input_id(item, i), paging_cursor(item.get("after"))) for i, item in enumerate(inputs)]
     ids = {raw: parse_record_id(raw) for raw, _ in wanted}
     by_from: dict[int, list[AssociationRow]] = defaultdict(list)
     for row in ctx.tx.load_associations(pair.from_id, {i for i in ids.values() if i is not None}, pair.to_id):

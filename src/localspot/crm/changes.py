@@ -26,10 +26,10 @@ def list_records(ctx: Ctx, schema: TypeSchema, limit: int, after: str | None, op
     With `propertiesWithHistory` a page holds at most 50 records: a larger (valid) limit is cut to 50
     rather than refused, because hubspot-api-client's generic `crm.objects.get_all` asks for 100 even then.
     """
-    _check_limit(limit, MAX_PAGE)
+    check_page_limit(limit, MAX_PAGE)
     if options.properties_with_history:
         limit = min(limit, MAX_HISTORY_PAGE)
-    start = _cursor(after)
+    start = paging_cursor(after)
     rows = ctx.tx.list_objects(schema.object_type.object_type_id, start, limit + 1, options.archived)
     out: dict[str, Any] = {"results": public_records(ctx, schema, rows[:limit], options)}
     if len(rows) > limit:
@@ -38,7 +38,7 @@ def list_records(ctx: Ctx, schema: TypeSchema, limit: int, after: str | None, op
     return out
 
 
-def _check_limit(limit: int, maximum: int) -> None:
+def check_page_limit(limit: int, maximum: int) -> None:
     if not 1 <= limit <= maximum:
         raise validation_error(
             f"limit must be between 1 and {maximum} (it was {limit}); page with `after` for more.",
@@ -46,7 +46,7 @@ def _check_limit(limit: int, maximum: int) -> None:
         )
 
 
-def _cursor(after: str | None) -> int:
+def paging_cursor(after: str | None) -> int:
     if after is None or after == "":
         return 0
     cursor = parse_record_id(after)  # cursors are record ids

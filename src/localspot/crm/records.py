@@ -162,7 +162,7 @@ def _match_upsert_keys(ctx: Ctx, schema: TypeSchema, keyed: list[tuple[str, str,
     type_id = schema.object_type.object_type_id
     ids_by_key: dict[tuple[str, str], int] = {}
     for id_property in {p for p, _, _ in keyed}:
-        found = ctx.tx.find_unique(type_id, id_property, _storable([k for p, k, _ in keyed if p == id_property]))
+        found = ctx.tx.find_unique(type_id, id_property, storable([k for p, k, _ in keyed if p == id_property]))
         ids_by_key.update({(id_property, value): rid for value, rid in found.items()})
     records = ctx.tx.load_objects(type_id, set(ids_by_key.values()), lock=True)
     return [records.get(ids_by_key.get((p, k), -1)) for p, k, _ in keyed]
@@ -176,8 +176,8 @@ def batch_read(ctx: Ctx, schema: TypeSchema, body: Any, archived: bool) -> tuple
     body = batch.require_object(body)
     raw_inputs = batch.batch_inputs(body, ctx.limits)
     options = ReadOptions(
-        properties=tuple(_name_list(body, "properties")),
-        properties_with_history=tuple(_name_list(body, "propertiesWithHistory")),
+        properties=tuple(name_list(body, "properties")),
+        properties_with_history=tuple(name_list(body, "propertiesWithHistory")),
         archived=archived,
     )
     if options.properties_with_history and len(raw_inputs) > ctx.limits.max_history_inputs:
@@ -194,7 +194,7 @@ def batch_read(ctx: Ctx, schema: TypeSchema, body: Any, archived: bool) -> tuple
     return batch.batch_status(200, errors), batch.batch_response(results, errors, started, now_ms())
 
 
-def _name_list(body: dict[str, Any], key: str) -> list[str]:
+def name_list(body: dict[str, Any], key: str) -> list[str]:
     value = body.get(key) or []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise validation_error(f"`{key}` must be a list of property names.")
@@ -228,7 +228,7 @@ def resolve_ids(
     if prop is None:
         raise non_unique_property(schema, id_property)
     keys = {w: _lookup_key(prop, w) for w in wanted}
-    holders = ctx.tx.find_unique(type_id, id_property, _storable(set(keys.values())))
+    holders = ctx.tx.find_unique(type_id, id_property, storable(set(keys.values())))
     records = ctx.tx.load_objects(type_id, set(holders.values()), archived, lock)
     return {w: records[holders[k]] for w, k in keys.items() if holders.get(k) in records}
 
@@ -242,7 +242,7 @@ def _follow_merges(ctx: Ctx, type_id: str, numeric: dict[str, int], records: dic
     return {w: survivors.get(i, i) for w, i in numeric.items()}
 
 
-def _storable(keys: Iterable[str]) -> list[str]:
+def storable(keys: Iterable[str]) -> list[str]:
     """The keys a record could hold: values with a NUL or over the unique-value length are never stored,
     and some databases refuse them even in a query (PostgreSQL: NUL; varchar overflow)."""
     return [k for k in keys if "\x00" not in k and len(k) <= MAX_UNIQUE_VALUE_LENGTH]

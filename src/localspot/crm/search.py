@@ -21,7 +21,7 @@ import orjson
 from localspot.crm import batch
 from localspot.crm.definitions import TypeSchema, parse_record_id
 from localspot.crm.errors import HubSpotError, validation_error
-from localspot.crm.records import Ctx, ReadOptions, _name_list, _storable, public_records
+from localspot.crm.records import Ctx, ReadOptions, name_list, public_records, storable
 from localspot.crm.search_filters import Field, Filter, compile_filter, field_of, query_test
 from localspot.store.base import StoredObject
 
@@ -93,7 +93,7 @@ def _candidates(ctx: Ctx, schema: TypeSchema, groups: list[list[Filter]]) -> Ite
         else:
             keys_by_property[anchor.field.prop.name] |= set(anchor.index_keys)
     for name, keys in keys_by_property.items():  # one lookup per property, at most one per group
-        ids |= set(ctx.tx.find_unique(type_id, name, _storable(keys)).values())
+        ids |= set(ctx.tx.find_unique(type_id, name, storable(keys)).values())
     records = ctx.tx.load_objects(type_id, ids)
     return [records[i] for i in sorted(records)]
 
@@ -145,7 +145,7 @@ def parse_request(schema: TypeSchema, body: Any, limits: batch.SearchLimits) -> 
         groups=_filter_groups(schema, body.get("filterGroups"), limits),
         query=_query(schema, body.get("query"), limits),
         sorts=[_sort(schema, s) for s in _as_list(body.get("sorts"), "sorts")],
-        properties=tuple(_name_list(body, "properties")),
+        properties=tuple(name_list(body, "properties")),
         limit=limit,
         offset=offset,
     )

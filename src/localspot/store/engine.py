@@ -8,7 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-SQLITE_CACHE_KIB = 64 * 1024
+SQLITE_CACHE_KIB = 24 * 1024
 
 
 def _json_dumps(value: object) -> str:
@@ -60,8 +60,10 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        # 64 MiB of page cache per connection (default 2 MiB): at a million records the indexes an
-        # upsert walks no longer fit the default, and lookups went to the OS for every page.
+        # 24 MiB of page cache per connection (default 2 MiB): at a million records the indexes an
+        # upsert walks no longer fit the default, and lookups went to the OS for every page. Each pooled
+        # connection has its own cache: 64 MiB took a 4-connection server to 333 MB at a million
+        # records; 24 MiB keeps it near 170 MB (docs/benchmarks.md).
         cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

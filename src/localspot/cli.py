@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 
 import click
 import uvicorn
@@ -15,22 +14,8 @@ from localspot.settings import Settings
 ENV_PREFIX = "LOCALSPOT_"
 
 
-# The event loop and the thread pool share one GIL. Python hands it over every 5 ms by default, so a
-# request the loop could answer in microseconds waited behind a batch running in a worker thread.
-# A shorter interval trades a little throughput for much shorter waits (measured with `make bench`).
-GIL_SWITCH_INTERVAL_S = float(os.environ.get("LOCALSPOT_SWITCH_INTERVAL", "0.0005"))
-
-
 def app_from_env():  # noqa: ANN201 - uvicorn factory; each worker builds its app from the environment
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
-    return create_app(Settings.from_env(**_env_overrides()))
-
-
-def _env_overrides() -> dict[str, object]:
-    out: dict[str, object] = {}
-    if port := os.environ.get(ENV_PREFIX + "PORTAL_ID"):
-        out["portal_id"] = int(port)
-    return out
+    return create_app(Settings.from_env())
 
 
 def banner(settings: Settings, tokens: list[str]) -> str:

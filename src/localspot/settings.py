@@ -34,6 +34,8 @@ class Settings:
             env["tokens"] = tuple(t for t in token.split(",") if t)
         if pool_size := os.environ.get("LOCALSPOT_POOL_SIZE"):
             env["pool_size"] = int(pool_size)
+        if portal := os.environ.get("LOCALSPOT_PORTAL_ID"):
+            env["portal_id"] = int(portal)
         if os.environ.get("LOCALSPOT_BOOTSTRAPPED") == "1":
             env["bootstrap"] = False
         env.update({k: v for k, v in overrides.items() if v not in (None, ())})

@@ -60,10 +60,8 @@ def batch_inputs(body: Any, limits: BatchLimits) -> list[dict[str, Any]]:
     return inputs
 
 
-def input_properties(item: dict[str, Any], index: int, required: bool = True) -> dict[str, Any]:
+def input_properties(item: dict[str, Any], index: int) -> dict[str, Any]:
     props = item.get("properties")
-    if props is None and not required:
-        return {}
     if not isinstance(props, dict):
         raise validation_error(
             f"inputs[{index}].properties must be an object of property names to values.",

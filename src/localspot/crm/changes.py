@@ -12,7 +12,7 @@ from localspot.crm import batch
 from localspot.crm.definitions import TypeSchema, parse_record_id
 from localspot.crm.errors import HubSpotError, not_found, object_not_found, validation_error
 from localspot.crm.public import all_properties, public_object
-from localspot.crm.records import Ctx, ReadOptions, non_unique_property, public_records, resolve_ids
+from localspot.crm.records import Ctx, ReadOptions, check_id_property, non_unique_property, public_records, resolve_ids
 from localspot.crm.timestamps import now_ms
 from localspot.crm.writes import Failure, WriteInput, persist, validate, whole_batch_error
 
@@ -46,10 +46,10 @@ def check_page_limit(limit: int, maximum: int) -> None:
         )
 
 
-def paging_cursor(after: str | None) -> int:
+def paging_cursor(after: object) -> int:
     if after is None or after == "":
         return 0
-    cursor = parse_record_id(after)  # cursors are record ids
+    cursor = parse_record_id(after) if isinstance(after, str) else None  # cursors are record ids
     if cursor is None:
         raise validation_error(f"`after` {after!r} is not a paging cursor from a previous page.")
     return cursor
@@ -77,10 +77,13 @@ def batch_update(ctx: Ctx, schema: TypeSchema, body: Any) -> tuple[int, dict]:
     traces = batch.trace_ids(raw_inputs)
     ids = [batch.input_id(item, i) for i, item in enumerate(raw_inputs)]
     batch.reject_duplicate_ids(ids)
-    id_properties = {item.get("idProperty") or None for item in raw_inputs}
+    id_properties = {check_id_property(item.get("idProperty")) for item in raw_inputs}
     if len(id_properties) > 1:
         raise validation_error("All inputs of a batch update must use the same idProperty (or none).")
     records = _updatable(ctx, schema, ids, id_properties.pop(), by_email=False)
+    # Two ids may name one record (a merged-away id and its survivor, "1" and "1.0" of a unique
+    # number): HubSpot rejects a batch that would write a record twice, as upsert does.
+    batch.reject_duplicate_ids([records[i].id if i in records else ("missing", i) for i in ids], ids)
     inputs, failures = [], []
     for index, item in enumerate(raw_inputs):
         properties = batch.input_properties(item, index)
@@ -112,7 +115,8 @@ def _missing(schema: TypeSchema, object_id: str) -> HubSpotError:
 
 def _updatable(ctx: Ctx, schema: TypeSchema, ids: list[str], id_property: str | None, by_email: bool = True) -> dict:
     """Live records to update, locked against concurrent writers."""
-    if not by_email and id_property == "email" and not schema.properties["email"].has_unique_value:
+    email = schema.properties.get("email")
+    if not by_email and id_property == "email" and email is not None and not email.has_unique_value:
         # HubSpot keys a single PATCH and upserts by a contact's email, but not a batch update.
         raise non_unique_property(schema, id_property)
     return resolve_ids(ctx, schema, ids, id_property, archived=False, lock=True)

@@ -26,12 +26,21 @@ MAX_UNIQUE_VALUE_LENGTH = 1000
 MAX_RECORD_ID = 2**63 - 1
 
 
-def parse_record_id(raw: str) -> int | None:
-    """A record id as paths and bodies send it (ASCII digits only: `"²".isdigit()` is true), or None."""
-    if not (raw.isascii() and raw.isdigit()):
+def ascii_int(text: str, max_digits: int = 19) -> int | None:
+    """An integer written with ASCII digits and an optional `-`, or None.
+
+    The one place client text becomes an int: `int()` also takes other Unicode digits (`"²".isdigit()`
+    is true) and refuses more than 4,300 digits, and either would otherwise surface as a 500."""
+    digits = text[1:] if text[:1] == "-" else text
+    if not digits or len(digits) > max_digits or not (digits.isascii() and digits.isdigit()):
         return None
-    value = int(raw)
-    return value if value <= MAX_RECORD_ID else None
+    return int(text)
+
+
+def parse_record_id(raw: str) -> int | None:
+    """A record id as paths and bodies send it, or None."""
+    value = ascii_int(raw) if not raw.startswith("-") else None
+    return value if value is not None and value <= MAX_RECORD_ID else None
 
 
 PROPERTY_TYPES = {"bool", "date", "datetime", "enumeration", "number", "phone_number", "string"}

@@ -15,7 +15,7 @@ from localspot.crm import batch
 from localspot.crm.associations import AssociationTypes, parse_inline
 from localspot.crm.catalog import Catalog
 from localspot.crm.definitions import MAX_UNIQUE_VALUE_LENGTH, TypeSchema, parse_record_id
-from localspot.crm.errors import HubSpotError, object_not_found, validation_error
+from localspot.crm.errors import HubSpotError, not_found, object_not_found, validation_error
 from localspot.crm.public import all_properties, property_history, public_object, selected_properties
 from localspot.crm.timestamps import now_ms
 from localspot.crm.values import InvalidValue, normalize
@@ -203,20 +203,24 @@ def name_list(body: dict[str, Any], key: str) -> list[str]:
 
 def _not_found_item(schema: TypeSchema, missing: list[str]) -> dict[str, Any]:
     name = schema.object_type.singular.upper()
-    return {
-        "status": "error",
-        "category": "OBJECT_NOT_FOUND",
-        "message": f"Could not get some {name} objects, they may be deleted or not exist. Check that ids are valid.",
-        "context": {"ids": missing},
-        "errors": [],
-        "links": {},
-    }
+    message = f"Could not get some {name} objects, they may be deleted or not exist. Check that ids are valid."
+    return not_found(message, context={"ids": missing}).batch_item({})
+
+
+def check_id_property(id_property: Any) -> str | None:
+    """`idProperty` names a property (a string), or is absent."""
+    if id_property is None or id_property == "":
+        return None
+    if not isinstance(id_property, str):
+        raise validation_error(f"idProperty must be a property name (a string), not {id_property!r}.")
+    return id_property
 
 
 def resolve_ids(
     ctx: Ctx, schema: TypeSchema, wanted: list[str], id_property: Any, archived: bool, lock: bool = False
 ) -> dict[str, StoredObject]:
     """Map each requested id (record id, or value of `idProperty`) to its record, where one exists."""
+    id_property = check_id_property(id_property)
     type_id = schema.object_type.object_type_id
     if not id_property or id_property == "hs_object_id":
         numeric = {w: i for w in wanted if (i := parse_record_id(w)) is not None}

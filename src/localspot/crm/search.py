@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from localspot.crm import batch
-from localspot.crm.definitions import TypeSchema, parse_record_id
+from localspot.crm.definitions import TypeSchema, ascii_int, parse_record_id
 from localspot.crm.errors import HubSpotError, validation_error
 from localspot.crm.records import Ctx, ReadOptions, name_list, public_records, storable
 from localspot.crm.search_filters import Field, Filter, compile_filter, field_of, query_test
@@ -236,9 +236,10 @@ def _offset(raw: Any) -> int:
     if raw is None or raw == "":
         return 0
     text = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
-    if not isinstance(text, str) or not (text.isascii() and text.isdigit()):
+    offset = ascii_int(text) if isinstance(text, str) and not text.startswith("-") else None
+    if offset is None:
         raise validation_error(
             f"after must be the paging.next.after of a previous page (a number), not {raw!r}.",
             context={"after": [str(raw)]},
         )
-    return int(text)
+    return offset

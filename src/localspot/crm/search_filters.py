@@ -176,7 +176,8 @@ def _index_keys(field: Field, targets: set[Any]) -> tuple[str, ...] | None:
     if field.exact:
         return tuple(targets)
     if field.system == "id":
-        return tuple(str(int(v)) for v in targets if v == v.to_integral_value())
+        # Only values that could be record ids (int() of a huge exponent would never finish well).
+        return tuple(str(int(v)) for v in targets if v == v.to_integral_value() and 0 <= v.adjusted() <= 18)
     return None
 
 

@@ -22,7 +22,7 @@ from localspot.crm import properties_api as props
 from localspot.crm.associations import pair
 from localspot.crm.batch import BatchLimits
 from localspot.crm.catalog import Catalog, default_definitions, default_groups
-from localspot.crm.errors import HubSpotError, invalid_authentication
+from localspot.crm.errors import conflict, invalid_authentication
 from localspot.crm.records import Ctx, ReadOptions
 from localspot.crm.timestamps import now_ms
 from localspot.store.base import WriteConflict
@@ -97,17 +97,18 @@ class CrmService:
             try:
                 with self.store.write(portal_id) as tx:
                     return operation(Ctx(tx, self._catalog(tx), self.limits))
-            except WriteConflict:
+            except WriteConflict as exc:
+                last_conflict = exc
                 # A concurrent batch claimed one of our unique values first. Run again: the value now
                 # names an existing record, so the input becomes an update (HubSpot's outcome too).
                 # Jittered backoff keeps batches that collided from colliding again in lockstep.
                 log.info("write conflict on portal %s, attempt %s; retrying", portal_id, attempt)
                 time.sleep(random.uniform(0, RETRY_BACKOFF_S * attempt))
-        raise HubSpotError(
-            "The batch kept colliding with concurrent writes of the same unique values; retry it.",
-            status=409,
-            category="CONFLICT",
+        # A race clears on retry; one that never does may be a constraint bug, so leave its trace.
+        log.error(
+            "write conflict on portal %s did not clear after %s attempts: %s", portal_id, WRITE_ATTEMPTS, last_conflict
         )
+        raise conflict("The batch kept colliding with concurrent writes of the same unique values; retry it.")
 
     def _read(self, portal_id: int, operation: Callable[[Ctx], T]) -> T:
         with self.store.read(portal_id) as tx:

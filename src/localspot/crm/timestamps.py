@@ -6,6 +6,8 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
+from localspot.crm.definitions import ascii_int
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The instants Python's datetime can write out (years 1 to 9999); anything outside is not a valid time.
 MIN_MS = (datetime(1, 1, 1, tzinfo=UTC) - EPOCH) // timedelta(milliseconds=1)
@@ -33,10 +35,8 @@ def _iso_second(seconds: int) -> str:
 def parse_instant_ms(raw: str) -> int | None:
     """Epoch ms or an ISO-8601 date/datetime, as HubSpot accepts them; None when it is neither."""
     text = raw.strip()
-    digits = text.removeprefix("-")
-    if digits.isascii() and digits.isdigit():
-        ms = int(text)
-    else:
+    ms = ascii_int(text, max_digits=16)  # epoch ms; year 9999 needs 15 digits
+    if ms is None:
         try:
             dt = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:

@@ -8,6 +8,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from localspot.crm.definitions import ascii_int
 from localspot.crm.errors import HubSpotError, validation_error
 
 JSON_TYPE = "application/json;charset=utf-8"
@@ -75,7 +76,7 @@ def query_int(request: Request, name: str, default: int) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    digits = raw.removeprefix("-")
-    if not (digits.isascii() and digits.isdigit()):  # "²".isdigit() is true, and int() refuses it
+    value = ascii_int(raw)
+    if value is None:
         raise validation_error(f"Query parameter {name} must be a whole number, not {raw!r}.", context={name: [raw]})
-    return int(raw)
+    return value

@@ -2,7 +2,7 @@
 
 `SqlStore.write(portal_id)` opens one transaction for a whole batch; every method of the transaction
 runs a bounded number of statements whatever the batch size (IN lists and executemany, never a loop of
-round trips). Dialect differences are confined to `_dialect_*` helpers.
+round trips). Dialect differences stay inside the store's own modules.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from localspot.store.search import SearchOps
 
 class SqlStore:
     def __init__(self, url: str, pool_size: int = 10) -> None:
-        self.url = url
         self.engine: Engine = create_engine(url, pool_size=pool_size)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         # SQLite admits one writer at a time. Writers queue on a lock rather than on SQLite's busy
@@ -70,6 +69,9 @@ class SqlStore:
                 with conn.begin():
                     yield conn
         except IntegrityError as exc:
+            # A key claimed by a racing transaction (a unique value, a property or label name): the
+            # caller retries, and the retry sees the winner's row (CrmService._write logs a conflict
+            # that never clears, which would be a bug rather than a race).
             raise WriteConflict(str(exc.orig)) from exc
         except (OperationalError, DBAPIError) as exc:
             if getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
@@ -95,10 +97,14 @@ class SqliteWriterLock:
 
     def __enter__(self) -> None:
         self._threads.acquire()
-        if self._path is not None:
-            if self._file is None:
-                self._file = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
-            fcntl.flock(self._file, fcntl.LOCK_EX)
+        try:
+            if self._path is not None:
+                if self._file is None:
+                    self._file = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+                fcntl.flock(self._file, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()  # a failed lock file must fail this write, not hang every later one
+            raise
 
     def __exit__(self, *exc: object) -> None:
         if self._file is not None:

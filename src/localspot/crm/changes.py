@@ -11,10 +11,18 @@ from typing import Any
 from localspot.crm import batch
 from localspot.crm.definitions import TypeSchema, parse_record_id
 from localspot.crm.errors import HubSpotError, not_found, object_not_found, validation_error
-from localspot.crm.public import all_properties, public_object
-from localspot.crm.records import Ctx, ReadOptions, check_id_property, non_unique_property, public_records, resolve_ids
+from localspot.crm.records import (
+    Ctx,
+    ReadOptions,
+    check_id_property,
+    non_unique_property,
+    public_records,
+    resolve_ids,
+    write_batch,
+    write_one,
+)
 from localspot.crm.timestamps import now_ms
-from localspot.crm.writes import Failure, WriteInput, persist, validate, whole_batch_error
+from localspot.crm.writes import Failure, WriteInput
 
 MAX_PAGE = 100
 MAX_HISTORY_PAGE = 50
@@ -62,12 +70,7 @@ def update(ctx: Ctx, schema: TypeSchema, object_id: str, id_property: str | None
     record = _updatable(ctx, schema, [object_id], id_property).get(object_id)
     if record is None:
         raise object_not_found(object_id)
-    outcome = validate(ctx.tx, schema, [WriteInput(0, None, properties, record)], ctx.portal_id)
-    if outcome.failures:
-        raise whole_batch_error(outcome.failures, ctx.portal_id)
-    persist(ctx.tx, schema, outcome.written, now_ms())
-    written = outcome.written[0].record
-    return 200, public_object(schema, written, all_properties(schema, written), ctx.portal_id)
+    return 200, write_one(ctx, schema, WriteInput(0, None, properties, record))
 
 
 def batch_update(ctx: Ctx, schema: TypeSchema, body: Any) -> tuple[int, dict]:
@@ -91,19 +94,7 @@ def batch_update(ctx: Ctx, schema: TypeSchema, body: Any) -> tuple[int, dict]:
             inputs.append(WriteInput(index, traces[index], properties, records[ids[index]]))
         else:
             failures.append(Failure(WriteInput(index, traces[index], properties), _missing(schema, ids[index])))
-    outcome = validate(ctx.tx, schema, inputs, ctx.portal_id)
-    failures = sorted(failures + outcome.failures, key=lambda f: f.input.index)
-    if failures and not batch.multi_status_enabled(traces):
-        raise whole_batch_error(failures, ctx.portal_id)
-    persist(ctx.tx, schema, outcome.written, now_ms())
-    results = [
-        public_object(
-            schema, p.record, all_properties(schema, p.record), ctx.portal_id, objectWriteTraceId=p.input.trace_id
-        )
-        for p in outcome.written
-    ]
-    errors = [batch.item_error(f.error, f.input.trace_id) for f in failures]
-    return batch.batch_status(200, errors), batch.batch_response(results, errors, started, now_ms())
+    return write_batch(ctx, schema, inputs, failures, traces, started, success=200)
 
 
 def _missing(schema: TypeSchema, object_id: str) -> HubSpotError:

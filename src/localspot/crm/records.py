@@ -52,7 +52,7 @@ def batch_upsert(ctx: Ctx, schema: TypeSchema, body: Any) -> tuple[int, dict[str
     raw_inputs = batch.batch_inputs(body, ctx.limits)
     traces = batch.trace_ids(raw_inputs)
     inputs = _upsert_inputs(ctx, schema, raw_inputs, traces)
-    return _write_batch(ctx, schema, inputs, [], traces, started, success=200)
+    return write_batch(ctx, schema, inputs, [], traces, started, success=200)
 
 
 def batch_create(ctx: Ctx, schema: TypeSchema, body: Any) -> tuple[int, dict[str, Any]]:
@@ -66,16 +66,21 @@ def batch_create(ctx: Ctx, schema: TypeSchema, body: Any) -> tuple[int, dict[str
             inputs.append(_create_input(schema, item, index, traces[index], types))
         except HubSpotError as error:
             failures.append(Failure(WriteInput(index, traces[index], {}), error))
-    return _write_batch(ctx, schema, inputs, failures, traces, started, success=201)
+    return write_batch(ctx, schema, inputs, failures, traces, started, success=201)
 
 
 def create(ctx: Ctx, schema: TypeSchema, body: Any) -> tuple[int, dict[str, Any]]:
     item = _create_input(schema, batch.require_object(body), 0, None, AssociationTypes(ctx.tx))
+    return 201, write_one(ctx, schema, item)
+
+
+def write_one(ctx: Ctx, schema: TypeSchema, item: WriteInput) -> dict[str, Any]:
+    """A single-record write (create, PATCH): any bad value fails it whole; answers the public form."""
     outcome = validate(ctx.tx, schema, [item], ctx.portal_id)
     if outcome.failures:
         raise whole_batch_error(outcome.failures, ctx.portal_id)
     persist(ctx.tx, schema, outcome.written, now_ms())
-    return 201, _written_public(ctx, schema, outcome.written[0])
+    return _written_public(ctx, schema, outcome.written[0])
 
 
 def _create_input(
@@ -86,7 +91,7 @@ def _create_input(
     return WriteInput(index, trace, props, associations=associations)
 
 
-def _write_batch(
+def write_batch(
     ctx: Ctx,
     schema: TypeSchema,
     inputs: list[WriteInput],
@@ -95,6 +100,7 @@ def _write_batch(
     started: int,
     success: int,
 ) -> tuple[int, dict[str, Any]]:
+    """Every batch write (create, upsert, update): all or nothing, or 207 when every input is traced."""
     outcome = validate(ctx.tx, schema, inputs, ctx.portal_id)
     failures = sorted(failures + outcome.failures, key=lambda f: f.input.index)
     if failures and not batch.multi_status_enabled(traces):
@@ -144,11 +150,8 @@ def _upsert_key(schema: TypeSchema, item: dict[str, Any], index: int) -> tuple[s
     prop = schema.identity_property(id_property)
     if prop is None:
         raise non_unique_property(schema, id_property)
-    try:
-        key = normalize(prop, raw_id, None) or raw_id
-    except InvalidValue:
-        key = raw_id  # validate() reports the bad value with the input's other problems
-    return id_property, key, raw_id
+    # A bad key value is kept as sent: validate() reports it with the input's other problems.
+    return id_property, _lookup_key(prop, raw_id), raw_id
 
 
 def non_unique_property(schema: TypeSchema, name: str) -> HubSpotError:

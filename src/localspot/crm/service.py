@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from localspot.crm import association_labels as labels
 from localspot.crm import associations_v4 as v4
@@ -26,7 +26,9 @@ from localspot.crm.errors import conflict, invalid_authentication
 from localspot.crm.records import Ctx, ReadOptions
 from localspot.crm.timestamps import now_ms
 from localspot.store.base import WriteConflict
-from localspot.store.sql import SqlStore
+
+if TYPE_CHECKING:  # the domain is handed a store; it never imports SQLAlchemy itself
+    from localspot.store.sql import SqlStore
 
 log = logging.getLogger("localspot")
 T = TypeVar("T")

@@ -78,6 +78,7 @@ def replay(store: SqlStore, cap: Capture, manifest: Manifest, seconds: float, ma
         started, batches = time.perf_counter(), 0
         while batches < max_batches and time.perf_counter() - started < seconds:
             _replay_one(raw, cursor, cap, _fresh_values(cap, manifest, rng, batches))
+            store.checkpointer.committed()  # as SqlStore.write does after each commit
             batches += 1
         elapsed = time.perf_counter() - started
     finally:

@@ -44,6 +44,11 @@ class CrmService:
         self._token_portals: dict[str, int] = {}
         self._lock = threading.Lock()
 
+    @property
+    def runs_in_process(self) -> bool:
+        """The database works inside this process (SQLite): calls need no thread to wait in."""
+        return self.store.is_sqlite
+
     # --- portals and tokens ----------------------------------------------------------------------
 
     def ensure_portal(self, portal_id: int, tokens: list[str] = ()) -> list[str]:

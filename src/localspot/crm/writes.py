@@ -83,13 +83,15 @@ def whole_batch_error(failures: list[Failure], portal_id: int) -> HubSpotError:
 
 
 def _unique_claims(schema: TypeSchema, planned: list[Planned]) -> dict[str, list[tuple[Planned, str]]]:
+    """The unique values each input sets that its record does not hold yet, per property."""
     claims: dict[str, list[tuple[Planned, str]]] = defaultdict(list)
+    unique = schema.unique_names
     for p in planned:
-        for name, value in p.changes.items():
-            if value is not None and schema.is_unique(name):
-                old = p.input.existing.properties.get(name) if p.input.existing else None
-                if value != old:
-                    claims[name].append((p, value))
+        old = p.input.existing.properties if p.input.existing else {}
+        for name in unique.intersection(p.changes):  # a few unique names, many changed ones
+            value = p.changes[name]
+            if value is not None and value != old.get(name):
+                claims[name].append((p, value))
     return claims
 
 
@@ -178,9 +180,9 @@ def _unique_changes(schema: TypeSchema, planned: list[Planned]) -> tuple[list, l
     for p in planned:
         if p.input.existing is None:
             continue
-        for name, value in p.changes.items():
+        for name in schema.unique_names.intersection(p.changes):
             old = p.input.existing.properties.get(name)
-            if schema.is_unique(name) and old is not None and value != old:
+            if old is not None and p.changes[name] != old:
                 releases.append((name, old))
     return releases, claims
 

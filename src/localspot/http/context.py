@@ -41,5 +41,15 @@ async def body_of(request: Request) -> Any:
 
 
 async def call(function: Callable[..., T], *args: Any) -> T:
-    """Domain calls block on the database, so they run in the thread pool, off the event loop."""
+    """Run a `CrmService` method (every caller passes one, bound) where its store is fastest.
+
+    PostgreSQL work mostly waits on the network, so it runs in the thread pool and the waits of several
+    requests overlap. SQLite work is CPU work in this process, and runs right here on the event loop,
+    one request at a time: in the thread pool, a thread that let go of the GIL for each row SQLite
+    stepped through waited up to the 5 ms switch interval to get it back while other request threads
+    ran Python (the convoy effect), and 4 concurrent batch reads ran at under half the speed of one.
+    `--workers` gives SQLite parallel requests, one process each (docs/benchmarks.md).
+    """
+    if function.__self__.runs_in_process:
+        return function(*args)
     return await run_in_threadpool(function, *args)

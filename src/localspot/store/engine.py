@@ -59,6 +59,9 @@ def _sqlite_engine(url: str) -> Engine:
         # (kill -9): a committed transaction is in the WAL file before COMMIT returns.
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Commits never checkpoint (which fsyncs while holding the writer lock): a thread does it
+        # (store.sqlite.WalCheckpointer).
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         # 24 MiB of page cache per connection (default 2 MiB): at a million records the indexes an
         # upsert walks no longer fit the default, and lookups went to the OS for every page. Each pooled

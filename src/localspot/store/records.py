@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cache
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from localspot.store import tables as t
 from localspot.store.base import HistoryEntry, StoredObject
+from localspot.store.driver import ManyRows, json_text
 
 _o, _u, _p = t.objects.c, t.unique_values.c, t.portals.c
 
@@ -22,14 +22,24 @@ _ALLOCATE_IDS = (
     .values(next_object_id=_p.next_object_id + sa.bindparam("count"))
     .returning(_p.next_object_id)
 )
-_UPDATE_OBJECT = (
+_UPDATE_OBJECT = ManyRows(
     t.objects.update()
     .where(
         _o.portal_id == sa.bindparam("b_portal"),
         _o.object_type_id == sa.bindparam("b_type"),
         _o.id == sa.bindparam("b_id"),
     )
-    .values(properties=sa.bindparam("b_props"), updated_at=sa.bindparam("b_updated"))
+    .values(properties=sa.bindparam("b_props"), updated_at=sa.bindparam("b_updated")),
+    ("b_props", "b_updated", "b_portal", "b_type", "b_id"),
+)
+_INSERT_OBJECT = ManyRows.insert(
+    t.objects,
+    ("portal_id", "object_type_id", "id", "properties", "created_at", "updated_at", "archived", "archived_at"),
+)
+_CLAIM_UNIQUE = ManyRows.insert(t.unique_values, ("portal_id", "object_type_id", "property_name", "value", "object_id"))
+_APPEND_HISTORY = ManyRows.insert(
+    t.property_history,
+    ("portal_id", "object_type_id", "object_id", "timestamp", "source_type", "source_id", "changes"),
 )
 _FIND_UNIQUE = sa.select(_u.value, _u.object_id).where(
     _u.portal_id == sa.bindparam("portal"),
@@ -37,11 +47,14 @@ _FIND_UNIQUE = sa.select(_u.value, _u.object_id).where(
     _u.property_name == sa.bindparam("prop"),
     _u.value.in_(sa.bindparam("values", expanding=True)),
 )
-_RELEASE_UNIQUE = t.unique_values.delete().where(
-    _u.portal_id == sa.bindparam("b_portal"),
-    _u.object_type_id == sa.bindparam("b_type"),
-    _u.property_name == sa.bindparam("b_prop"),
-    _u.value == sa.bindparam("b_value"),
+_RELEASE_UNIQUE = ManyRows(
+    t.unique_values.delete().where(
+        _u.portal_id == sa.bindparam("b_portal"),
+        _u.object_type_id == sa.bindparam("b_type"),
+        _u.property_name == sa.bindparam("b_prop"),
+        _u.value == sa.bindparam("b_value"),
+    ),
+    ("b_portal", "b_type", "b_prop", "b_value"),
 )
 
 
@@ -57,6 +70,10 @@ def _objects_by_id(filter_archived: bool, lock: bool) -> sa.Select:
     if lock:
         query = query.order_by(_o.id).with_for_update()
     return query
+
+
+def _by_id(row: StoredObject) -> int:
+    return row.id
 
 
 class RecordOps:
@@ -86,36 +103,31 @@ class RecordOps:
         return {row.id: StoredObject(*row) for row in self.conn.execute(query, params)}
 
     def insert_objects(self, object_type_id: str, rows: list[StoredObject]) -> None:
-        if rows:
-            self.conn.execute(t.objects.insert(), [self._object_params(object_type_id, r) for r in rows])
+        portal = self.portal_id
+        _INSERT_OBJECT.run(
+            self.conn,
+            [
+                (
+                    portal,
+                    object_type_id,
+                    r.id,
+                    json_text(r.properties),
+                    r.created_at,
+                    r.updated_at,
+                    r.archived,
+                    r.archived_at,
+                )
+                for r in rows
+            ],
+        )
 
     def update_objects(self, object_type_id: str, rows: list[StoredObject]) -> None:
-        if not rows:
-            return
         # Rows are locked in id order, so two batches touching the same records cannot deadlock.
-        params = [
-            {
-                "b_portal": self.portal_id,
-                "b_type": object_type_id,
-                "b_id": r.id,
-                "b_props": r.properties,
-                "b_updated": r.updated_at,
-            }
-            for r in sorted(rows, key=lambda r: r.id)
-        ]
-        self.conn.execute(_UPDATE_OBJECT, params)
-
-    def _object_params(self, object_type_id: str, r: StoredObject) -> dict[str, Any]:
-        return {
-            "portal_id": self.portal_id,
-            "object_type_id": object_type_id,
-            "id": r.id,
-            "properties": r.properties,
-            "created_at": r.created_at,
-            "updated_at": r.updated_at,
-            "archived": r.archived,
-            "archived_at": r.archived_at,
-        }
+        portal = self.portal_id
+        _UPDATE_OBJECT.run(
+            self.conn,
+            [(json_text(r.properties), r.updated_at, portal, object_type_id, r.id) for r in sorted(rows, key=_by_id)],
+        )
 
     # --- unique values ---------------------------------------------------------------------------
 
@@ -129,47 +141,25 @@ class RecordOps:
 
     def claim_unique(self, object_type_id: str, claims: list[tuple[str, str, int]]) -> None:
         """Insert (property, value, record id) rows; a value someone else holds raises WriteConflict."""
-        if not claims:
-            return
-        rows = [
-            {
-                "portal_id": self.portal_id,
-                "object_type_id": object_type_id,
-                "property_name": p,
-                "value": v,
-                "object_id": i,
-            }
-            for p, v, i in sorted(claims)  # a stable order keeps racing batches from deadlocking
-        ]
-        self.conn.execute(t.unique_values.insert(), rows)
+        portal = self.portal_id
+        # A stable order keeps racing batches from deadlocking.
+        _CLAIM_UNIQUE.run(self.conn, [(portal, object_type_id, p, v, i) for p, v, i in sorted(claims)])
 
     def release_unique(self, object_type_id: str, releases: list[tuple[str, str]]) -> None:
-        if not releases:
-            return
-        params = [
-            {"b_portal": self.portal_id, "b_type": object_type_id, "b_prop": p, "b_value": v}
-            for p, v in sorted(releases)
-        ]
-        self.conn.execute(_RELEASE_UNIQUE, params)
+        portal = self.portal_id
+        _RELEASE_UNIQUE.run(self.conn, [(portal, object_type_id, p, v) for p, v in sorted(releases)])
 
     # --- history ---------------------------------------------------------------------------------
 
     def append_history(self, object_type_id: str, entries: list[tuple[int, HistoryEntry]]) -> None:
-        if not entries:
-            return
-        rows = [
-            {
-                "portal_id": self.portal_id,
-                "object_type_id": object_type_id,
-                "object_id": object_id,
-                "timestamp": e.timestamp,
-                "source_type": e.source_type,
-                "source_id": e.source_id,
-                "changes": e.changes,
-            }
-            for object_id, e in entries
-        ]
-        self.conn.execute(t.property_history.insert(), rows)
+        portal = self.portal_id
+        _APPEND_HISTORY.run(
+            self.conn,
+            [
+                (portal, object_type_id, object_id, e.timestamp, e.source_type, e.source_id, json_text(e.changes))
+                for object_id, e in entries
+            ],
+        )
 
     def load_history(self, object_type_id: str, ids: Iterable[int]) -> dict[int, list[HistoryEntry]]:
         """Each record's writes, newest first (HubSpot lists history newest first)."""

@@ -7,9 +7,6 @@ round trips). Dialect differences stay inside the store's own modules.
 
 from __future__ import annotations
 
-import fcntl
-import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 
@@ -26,6 +23,7 @@ from localspot.store.merges import MergeOps
 from localspot.store.records import RecordOps
 from localspot.store.schemas import SchemaOps
 from localspot.store.search import SearchOps
+from localspot.store.sqlite import SqliteWriterLock, WalCheckpointer
 
 
 class SqlStore:
@@ -36,6 +34,7 @@ class SqlStore:
         # handler, which sleeps 1-100 ms between tries and made write p99 over a second under 4
         # connections: see SqliteWriterLock.
         self._sqlite_writer = SqliteWriterLock(self.engine.url.database) if self.is_sqlite else nullcontext()
+        self.checkpointer = WalCheckpointer(self.engine.url.database if self.is_sqlite else None)
 
     def migrate(self) -> None:
         from localspot.store.migrate import upgrade
@@ -43,6 +42,7 @@ class SqlStore:
         upgrade(self.engine)
 
     def dispose(self) -> None:
+        self.checkpointer.close()
         self.engine.dispose()
 
     def portal_for_token(self, token: str) -> int | None:
@@ -54,6 +54,7 @@ class SqlStore:
     def write(self, portal_id: int) -> Iterator[Transaction]:
         with self._sqlite_writer, self._connect(write=True) as conn:
             yield Transaction(conn, portal_id, self.is_sqlite)
+        self.checkpointer.committed()
 
     @contextmanager
     def read(self, portal_id: int) -> Iterator[Transaction]:
@@ -84,32 +85,6 @@ class SqlStore:
 # PostgreSQL aborts one of two transactions that wait on each other (deadlock) or that cannot be
 # serialized; both are safe to run again from the start, like a lost race for a unique value.
 RETRYABLE_SQLSTATES = {"40P01", "40001"}
-
-
-class SqliteWriterLock:
-    """One SQLite writer at a time, across threads (a mutex) and across `--workers` processes (`flock` on
-    `<database>.lock`). Both wake the next writer as soon as the lock is free."""
-
-    def __init__(self, database: str | None) -> None:
-        self._threads = threading.Lock()
-        self._path = f"{database}.lock" if database and database != ":memory:" else None
-        self._file: int | None = None
-
-    def __enter__(self) -> None:
-        self._threads.acquire()
-        try:
-            if self._path is not None:
-                if self._file is None:
-                    self._file = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
-                fcntl.flock(self._file, fcntl.LOCK_EX)
-        except BaseException:
-            self._threads.release()  # a failed lock file must fail this write, not hang every later one
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        if self._file is not None:
-            fcntl.flock(self._file, fcntl.LOCK_UN)
-        self._threads.release()
 
 
 def _is_connection_failure(exc: DBAPIError) -> bool:

@@ -1,0 +1,30 @@
+"""Where a request's domain call runs: on the event loop for SQLite, in the thread pool for PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from localspot.crm.service import CrmService
+from localspot.http.context import call
+from localspot.store.sql import SqlStore
+
+
+class ThreadReportingService(CrmService):
+    def current_thread(self) -> int:
+        return threading.get_ident()
+
+
+def test_calls_run_in_process_for_sqlite_and_in_the_pool_for_postgresql(database_url: str) -> None:
+    store = SqlStore(database_url)
+    service = ThreadReportingService(store)
+    try:
+
+        async def where() -> tuple[int, int]:
+            return threading.get_ident(), await call(service.current_thread)
+
+        loop_thread, call_thread = asyncio.run(where())
+    finally:
+        store.dispose()
+    assert service.runs_in_process is (database_url.startswith("sqlite"))
+    assert (call_thread == loop_thread) is service.runs_in_process

@@ -1,0 +1,92 @@
+"""SQLite's helpers: WAL checkpoints run on a thread of their own, never inside a writer's COMMIT."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from localspot.store.base import StoredObject
+from localspot.store.driver import ManyRows
+from localspot.store.sql import SqlStore
+from localspot.store.sqlite import WalCheckpointer
+from localspot.store.tables import objects
+
+TASKS = "0-27"
+
+
+DATA_BYTES = 20 * 100 * 2_000  # what _write_twenty_batches stores
+
+
+def _sizes(path: Path) -> tuple[int, int]:
+    """(database file, WAL file) sizes. Asking SQLite would not do: its `wal_checkpoint(NOOP)` probe is
+    3.47+, and older versions run an unknown mode as a PASSIVE checkpoint."""
+    return path.stat().st_size, Path(f"{path}-wal").stat().st_size
+
+
+def _write_twenty_batches(store: SqlStore) -> None:
+    for n in range(20):
+        _write_records(store, 1, 1_000 + n * 100, 100)
+
+
+def _write_records(store: SqlStore, portal_id: int, first_id: int, count: int) -> None:
+    with store.write(portal_id) as tx:
+        rows = [StoredObject(i, {"hs_task_subject": "x" * 2_000}, 1, 1) for i in range(first_id, first_id + count)]
+        tx.insert_objects(TASKS, rows)
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path):  # noqa: ANN201
+    path = tmp_path / "wal.db"
+    store = SqlStore(f"sqlite:///{path}")
+    store.migrate()
+    with store.write(1) as tx:
+        tx.create_portal(1)
+    yield store, path
+    store.dispose()
+
+
+def test_commits_leave_checkpoints_to_the_checkpointer(sqlite_store: tuple[SqlStore, Path]) -> None:
+    store, path = sqlite_store
+    store.checkpointer.close()  # no background checkpoints: what is left is what COMMIT does itself
+    _write_twenty_batches(store)
+    database, wal = _sizes(path)
+    # SQLite's default would have checkpointed at 1,000 pages (4 MB) and started the WAL over.
+    assert wal > DATA_BYTES
+    assert database < DATA_BYTES / 4
+
+
+def test_the_checkpointer_copies_the_wal_back_soon_after_writes(sqlite_store: tuple[SqlStore, Path]) -> None:
+    store, path = sqlite_store
+    _write_twenty_batches(store)
+    deadline = time.monotonic() + 10
+    while _sizes(path)[0] < DATA_BYTES and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _sizes(path)[0] >= DATA_BYTES
+
+
+def test_a_closed_checkpointer_stops_its_thread(tmp_path: Path) -> None:
+    checkpointer = WalCheckpointer(str(tmp_path / "x.db"), delay_s=0)
+    sqlite3.connect(tmp_path / "x.db").execute("PRAGMA journal_mode=WAL").fetchall()
+    checkpointer.committed()
+    thread = checkpointer._thread
+    assert thread is not None and thread.is_alive()
+    checkpointer.close()
+    assert not thread.is_alive()
+    checkpointer.committed()  # after close: nothing starts again
+    assert checkpointer._thread is thread
+
+
+def test_in_memory_databases_have_no_checkpointer() -> None:
+    checkpointer = WalCheckpointer(":memory:")
+    checkpointer.committed()
+    assert checkpointer._thread is None
+
+
+def test_a_driver_statement_refuses_columns_out_of_bind_order(sqlite_store: tuple[SqlStore, Path]) -> None:
+    store, _ = sqlite_store
+    statement = ManyRows(objects.insert(), ("id", "portal_id"))  # the insert binds every column
+    with store.engine.connect() as conn, pytest.raises(ValueError, match="not in the order"):
+        statement.run(conn, [(1, 1)])

@@ -7,12 +7,12 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from localspot.store.base import StoredObject
 from localspot.store.driver import ManyRows
 from localspot.store.sql import SqlStore
 from localspot.store.sqlite import WalCheckpointer
-from localspot.store.tables import objects
 
 TASKS = "0-27"
 
@@ -87,6 +87,9 @@ def test_in_memory_databases_have_no_checkpointer() -> None:
 
 def test_a_driver_statement_refuses_columns_out_of_bind_order(sqlite_store: tuple[SqlStore, Path]) -> None:
     store, _ = sqlite_store
-    statement = ManyRows(objects.insert(), ("id", "portal_id"))  # the insert binds every column
+    table = sa.Table("pairs", sa.MetaData(), sa.Column("a", sa.Integer), sa.Column("b", sa.Integer))
+    # The statement binds `a` first (the table's order); the rows would bring `b` first.
+    insert = table.insert().values(b=sa.bindparam("p_b"), a=sa.bindparam("p_a"))
+    statement = ManyRows(table, ("b", "a"), insert, document_sql="")
     with store.engine.connect() as conn, pytest.raises(ValueError, match="not in the order"):
-        statement.run(conn, [(1, 1)])
+        statement.run(conn, [(1, 2)])

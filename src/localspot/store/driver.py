@@ -1,51 +1,105 @@
-"""Hot executemany statements, compiled once per dialect and handed straight to the DBAPI cursor.
+"""Hot multi-row writes, compiled once per dialect and handed straight to the DBAPI driver.
 
 Through `Connection.execute`, SQLAlchemy builds a parameter dict for every row of an executemany and
 runs each JSON value through its bind processor: with four 50-100-row statements per batch upsert that
 was about 15% of the batch's time (docs/benchmarks.md). A `ManyRows` statement takes rows as tuples in
-its column order, with JSON already serialized, and skips both. Only the write hot path uses it;
-everything else goes through SQLAlchemy as usual.
+its column order, with JSON already serialized, and skips both:
+
+- on SQLite, as one `executemany` (the sqlite3 module loops over the rows in C);
+- on PostgreSQL, as one statement over one JSON document of all the rows (`jsonb_to_recordset`):
+  psycopg's pipelined executemany spent ~0.1 ms of Python per row, more than the server took to write
+  it, and array parameters are escaped element by element; one `orjson.dumps` is a C loop.
+
+JSON columns take Python values (dicts); `run` serializes them as each form needs.
+
+Only the write hot path uses it; everything else goes through SQLAlchemy as usual.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Dialect
-
-# A positional paramstyle per driver, so rows can be tuples (psycopg's default is pyformat, named).
-_POSITIONAL_STYLE = {"sqlite": "qmark", "postgresql": "format"}
-
-
-def json_text(value: Any) -> str:
-    """A JSON column's value as the driver takes it (SQLAlchemy's bind processor, done once per row)."""
-    return orjson.dumps(value).decode()
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection
 
 
 class ManyRows:
-    """One statement with a bind parameter per name in `columns`, executed with a list of tuples."""
+    """One write applied to many rows; each row a tuple of values for `columns`, in that order."""
 
-    def __init__(self, statement: sa.Executable, columns: tuple[str, ...]) -> None:
-        self.statement = statement
+    def __init__(self, table: sa.Table, columns: tuple[str, ...], statement: sa.Executable, document_sql: str) -> None:
+        self.table = table
         self.columns = columns
-        self._sql: dict[str, str] = {}
+        self._statement = statement
+        self._document_sql = document_sql
+        self._sqlite_sql: str | None = None
+        self._json_positions = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, sa.JSON)]
 
     @classmethod
     def insert(cls, table: sa.Table, columns: tuple[str, ...]) -> ManyRows:
-        return cls(table.insert().values({c: sa.bindparam(c) for c in columns}), columns)
+        statement = table.insert().values({c: _param(c) for c in columns})
+        document_sql = f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM {_rows(table, columns)}"
+        return cls(table, columns, statement, document_sql)
+
+    @classmethod
+    def update(cls, table: sa.Table, values: tuple[str, ...], keys: tuple[str, ...]) -> ManyRows:
+        """`UPDATE table SET values... WHERE keys...`; rows are (values..., keys...)."""
+        statement = table.update().where(*_matching(table, keys)).values({c: _param(c) for c in values})
+        assignments = ", ".join(f"{c} = v.{c}" for c in values)
+        document_sql = (
+            f"UPDATE {table.name} SET {assignments} FROM {_rows(table, values + keys)} WHERE {_joined(table, keys)}"
+        )
+        return cls(table, values + keys, statement, document_sql)
+
+    @classmethod
+    def delete(cls, table: sa.Table, keys: tuple[str, ...]) -> ManyRows:
+        statement = table.delete().where(*_matching(table, keys))
+        document_sql = f"DELETE FROM {table.name} USING {_rows(table, keys)} WHERE {_joined(table, keys)}"
+        return cls(table, keys, statement, document_sql)
 
     def run(self, conn: Connection, rows: list[tuple]) -> None:
-        if rows:
-            conn.exec_driver_sql(self._compiled(conn.dialect), rows)
+        if not rows:
+            return
+        if conn.dialect.name == "postgresql":
+            document = orjson.dumps([dict(zip(self.columns, row, strict=True)) for row in rows]).decode()
+            conn.exec_driver_sql(self._document_sql, (document,))
+        else:
+            conn.exec_driver_sql(
+                self._sqlite(), [self._serialized(row) for row in rows] if self._json_positions else rows
+            )
 
-    def _compiled(self, dialect: Dialect) -> str:
-        sql = self._sql.get(dialect.name)
-        if sql is None:
-            positional = type(dialect)(paramstyle=_POSITIONAL_STYLE[dialect.name])
-            compiled = self.statement.compile(dialect=positional)
-            if tuple(compiled.positiontup) != self.columns:
-                raise ValueError(f"parameters {compiled.positiontup} are not in the order {self.columns}")
-            sql = self._sql[dialect.name] = str(compiled)
-        return sql
+    def _serialized(self, row: tuple) -> tuple:
+        values = list(row)
+        for i in self._json_positions:
+            values[i] = orjson.dumps(values[i]).decode()
+        return tuple(values)
+
+    def _sqlite(self) -> str:
+        if self._sqlite_sql is None:
+            from sqlalchemy.dialects import sqlite
+
+            compiled = self._statement.compile(dialect=sqlite.dialect(paramstyle="qmark"))
+            names = tuple(name.removeprefix("p_") for name in compiled.positiontup)
+            if names != self.columns:
+                raise ValueError(f"parameters {names} are not in the order {self.columns}")
+            self._sqlite_sql = str(compiled)
+        return self._sqlite_sql
+
+
+def _param(column: str) -> sa.BindParameter:
+    # Not the column's own name: SQLAlchemy reserves those for the SET clause of an UPDATE.
+    return sa.bindparam(f"p_{column}")
+
+
+def _matching(table: sa.Table, keys: tuple[str, ...]) -> list[sa.ColumnElement[bool]]:
+    return [table.c[k] == _param(k) for k in keys]
+
+
+def _joined(table: sa.Table, keys: tuple[str, ...]) -> str:
+    return " AND ".join(f"{table.name}.{k} = v.{k}" for k in keys)
+
+
+def _rows(table: sa.Table, columns: tuple[str, ...]) -> str:
+    """The JSON document of rows as a row source `v`, its columns typed as the table's."""
+    dialect = postgresql.dialect()
+    typed = ", ".join(f"{c} {table.c[c].type.compile(dialect=dialect)}" for c in columns)
+    return f"jsonb_to_recordset(%s::jsonb) AS v({typed})"

@@ -6,11 +6,12 @@ from collections.abc import Iterable
 from functools import cache
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from localspot.store import tables as t
 from localspot.store.base import HistoryEntry, StoredObject
-from localspot.store.driver import ManyRows, json_text
+from localspot.store.driver import ManyRows
 
 _o, _u, _p = t.objects.c, t.unique_values.c, t.portals.c
 
@@ -22,16 +23,7 @@ _ALLOCATE_IDS = (
     .values(next_object_id=_p.next_object_id + sa.bindparam("count"))
     .returning(_p.next_object_id)
 )
-_UPDATE_OBJECT = ManyRows(
-    t.objects.update()
-    .where(
-        _o.portal_id == sa.bindparam("b_portal"),
-        _o.object_type_id == sa.bindparam("b_type"),
-        _o.id == sa.bindparam("b_id"),
-    )
-    .values(properties=sa.bindparam("b_props"), updated_at=sa.bindparam("b_updated")),
-    ("b_props", "b_updated", "b_portal", "b_type", "b_id"),
-)
+_UPDATE_OBJECT = ManyRows.update(t.objects, ("properties", "updated_at"), ("portal_id", "object_type_id", "id"))
 _INSERT_OBJECT = ManyRows.insert(
     t.objects,
     ("portal_id", "object_type_id", "id", "properties", "created_at", "updated_at", "archived", "archived_at"),
@@ -41,29 +33,34 @@ _APPEND_HISTORY = ManyRows.insert(
     t.property_history,
     ("portal_id", "object_type_id", "object_id", "timestamp", "source_type", "source_id", "changes"),
 )
-_FIND_UNIQUE = sa.select(_u.value, _u.object_id).where(
-    _u.portal_id == sa.bindparam("portal"),
-    _u.object_type_id == sa.bindparam("type"),
-    _u.property_name == sa.bindparam("prop"),
-    _u.value.in_(sa.bindparam("values", expanding=True)),
-)
-_RELEASE_UNIQUE = ManyRows(
-    t.unique_values.delete().where(
-        _u.portal_id == sa.bindparam("b_portal"),
-        _u.object_type_id == sa.bindparam("b_type"),
-        _u.property_name == sa.bindparam("b_prop"),
-        _u.value == sa.bindparam("b_value"),
-    ),
-    ("b_portal", "b_type", "b_prop", "b_value"),
-)
+_RELEASE_UNIQUE = ManyRows.delete(t.unique_values, ("portal_id", "object_type_id", "property_name", "value"))
+
+
+def _one_of(column: sa.Column, name: str, is_sqlite: bool) -> sa.ColumnElement[bool]:
+    """`column IN (list)`. SQLite gets one placeholder per item; PostgreSQL one array parameter
+    (`= ANY`), so the statement text, and the plan PostgreSQL caches for it, is the same whatever the
+    list's length (planning a 100-item IN list cost more than running it)."""
+    if is_sqlite:
+        return column.in_(sa.bindparam(name, expanding=True))
+    return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
 
 
 @cache
-def _objects_by_id(filter_archived: bool, lock: bool) -> sa.Select:
+def _find_unique(is_sqlite: bool) -> sa.Select:
+    return sa.select(_u.value, _u.object_id).where(
+        _u.portal_id == sa.bindparam("portal"),
+        _u.object_type_id == sa.bindparam("type"),
+        _u.property_name == sa.bindparam("prop"),
+        _one_of(_u.value, "values", is_sqlite),
+    )
+
+
+@cache
+def _objects_by_id(filter_archived: bool, lock: bool, is_sqlite: bool) -> sa.Select:
     query = sa.select(_o.id, _o.properties, _o.created_at, _o.updated_at, _o.archived, _o.archived_at).where(
         _o.portal_id == sa.bindparam("portal"),
         _o.object_type_id == sa.bindparam("type"),
-        _o.id.in_(sa.bindparam("ids", expanding=True)),
+        _one_of(_o.id, "ids", is_sqlite),
     )
     if filter_archived:
         query = query.where(_o.archived == sa.bindparam("archived"))
@@ -98,7 +95,7 @@ class RecordOps:
         ids = sorted(ids)
         if not ids:
             return {}
-        query = _objects_by_id(archived is not None, lock)
+        query = _objects_by_id(archived is not None, lock, self.is_sqlite)
         params = {"portal": self.portal_id, "type": object_type_id, "ids": ids, "archived": archived}
         return {row.id: StoredObject(*row) for row in self.conn.execute(query, params)}
 
@@ -111,7 +108,7 @@ class RecordOps:
                     portal,
                     object_type_id,
                     r.id,
-                    json_text(r.properties),
+                    r.properties,
                     r.created_at,
                     r.updated_at,
                     r.archived,
@@ -126,7 +123,7 @@ class RecordOps:
         portal = self.portal_id
         _UPDATE_OBJECT.run(
             self.conn,
-            [(json_text(r.properties), r.updated_at, portal, object_type_id, r.id) for r in sorted(rows, key=_by_id)],
+            [(r.properties, r.updated_at, portal, object_type_id, r.id) for r in sorted(rows, key=_by_id)],
         )
 
     # --- unique values ---------------------------------------------------------------------------
@@ -137,7 +134,7 @@ class RecordOps:
         if not values:
             return {}
         params = {"portal": self.portal_id, "type": object_type_id, "prop": property_name, "values": values}
-        return {row.value: row.object_id for row in self.conn.execute(_FIND_UNIQUE, params)}
+        return {row.value: row.object_id for row in self.conn.execute(_find_unique(self.is_sqlite), params)}
 
     def claim_unique(self, object_type_id: str, claims: list[tuple[str, str, int]]) -> None:
         """Insert (property, value, record id) rows; a value someone else holds raises WriteConflict."""
@@ -156,7 +153,7 @@ class RecordOps:
         _APPEND_HISTORY.run(
             self.conn,
             [
-                (portal, object_type_id, object_id, e.timestamp, e.source_type, e.source_id, json_text(e.changes))
+                (portal, object_type_id, object_id, e.timestamp, e.source_type, e.source_id, e.changes)
                 for object_id, e in entries
             ],
         )

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 
 from bench import workload as w
@@ -23,6 +24,7 @@ from localspot.crm.service import CrmService
 from localspot.store.sql import SqlStore
 
 COMMIT = "<commit>"
+ROWS_DOCUMENT = "jsonb_to_recordset"
 SMALLEST_ID = 101  # captured record ids must never equal a count, a flag or the portal id
 
 
@@ -101,7 +103,7 @@ def _replay_one(raw: Any, cursor: Any, cap: Capture, values: dict[Any, Any]) -> 
         if statement == COMMIT:
             raw.commit()
             continue
-        fresh = _substitute(params, values)
+        fresh = _substitute_document(params, values) if ROWS_DOCUMENT in statement else _substitute(params, values)
         if many:
             cursor.executemany(statement, fresh)
         else:
@@ -124,6 +126,11 @@ def _map_new_ids(captured: list[int], rows: list, values: dict[Any, Any]) -> Non
     else:
         fresh = sorted(r[0] for r in rows)
     values.update(zip(captured, fresh, strict=True))
+
+
+def _substitute_document(params: tuple[str], values: dict[Any, Any]) -> tuple[str]:
+    """PostgreSQL's batch writes carry their rows in one JSON document (store.driver.ManyRows)."""
+    return (orjson.dumps(_substitute(orjson.loads(params[0]), values)).decode(),)
 
 
 def _substitute(value: Any, values: dict[Any, Any]) -> Any:

@@ -38,3 +38,12 @@ def test_benchmark_runs_on_a_tiny_store_and_writes_its_report(isolated_cache: Pa
     assert "## Targets (issue 4)" in report and "raw storage floor" in report
     if importlib.util.find_spec("matplotlib"):  # the `bench` extra; `make test` installs only `dev`
         assert (out / "benchmarks.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_storage_floor_replays_on_every_backend(fresh_database: str) -> None:
+    """The floor rewrites captured parameters (keys, ids), also inside PostgreSQL's JSON row documents."""
+    from bench import floor
+
+    manifest = populate.populate(fresh_database, TINY)
+    result = floor.measure(fresh_database, manifest, seconds=0.3, max_batches=3)
+    assert result.batches == 3 and result.records_per_s > 0

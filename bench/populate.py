@@ -9,6 +9,7 @@ once per machine, not on every run.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import time
 from pathlib import Path
@@ -126,6 +127,10 @@ def _prune_stale(size: int, keep: str) -> None:
 def copy_sqlite(source: Path, target: Path) -> None:
     remove_sqlite(target)
     shutil.copyfile(source, target)
+    # Flush the copy before the server starts: otherwise start-up (first run after a copy of the
+    # 1,000,000-record file: 1.8 s instead of 0.8 s) measures the kernel writing back 780 MB.
+    with open(target, "rb") as copied:
+        os.fsync(copied.fileno())
 
 
 def _checkpoint(path: Path) -> None:

@@ -3,14 +3,14 @@
 Through `Connection.execute`, SQLAlchemy builds a parameter dict for every row of an executemany and
 runs each JSON value through its bind processor: with four 50-100-row statements per batch upsert that
 was about 15% of the batch's time (docs/benchmarks.md). A `ManyRows` statement takes rows as tuples in
-its column order, with JSON already serialized, and skips both:
+its column order and skips both:
 
 - on SQLite, as one `executemany` (the sqlite3 module loops over the rows in C);
 - on PostgreSQL, as one statement over one JSON document of all the rows (`jsonb_to_recordset`):
   psycopg's pipelined executemany spent ~0.1 ms of Python per row, more than the server took to write
   it, and array parameters are escaped element by element; one `orjson.dumps` is a C loop.
 
-JSON columns take Python values (dicts); `run` serializes them as each form needs.
+JSON columns take Python values (dicts); `run` serializes them with orjson, as each form needs.
 
 Only the write hot path uses it; everything else goes through SQLAlchemy as usual.
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 
@@ -27,7 +27,6 @@ class ManyRows:
     """One write applied to many rows; each row a tuple of values for `columns`, in that order."""
 
     def __init__(self, table: sa.Table, columns: tuple[str, ...], statement: sa.Executable, document_sql: str) -> None:
-        self.table = table
         self.columns = columns
         self._statement = statement
         self._document_sql = document_sql
@@ -75,8 +74,6 @@ class ManyRows:
 
     def _sqlite(self) -> str:
         if self._sqlite_sql is None:
-            from sqlalchemy.dialects import sqlite
-
             compiled = self._statement.compile(dialect=sqlite.dialect(paramstyle="qmark"))
             names = tuple(name.removeprefix("p_") for name in compiled.positiontup)
             if names != self.columns:

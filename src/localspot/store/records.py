@@ -24,10 +24,8 @@ _ALLOCATE_IDS = (
     .returning(_p.next_object_id)
 )
 _UPDATE_OBJECT = ManyRows.update(t.objects, ("properties", "updated_at"), ("portal_id", "object_type_id", "id"))
-_INSERT_OBJECT = ManyRows.insert(
-    t.objects,
-    ("portal_id", "object_type_id", "id", "properties", "created_at", "updated_at", "archived", "archived_at"),
-)
+# A StoredObject's fields are named as the table's columns: a row is the keys, then the record as is.
+_INSERT_OBJECT = ManyRows.insert(t.objects, ("portal_id", "object_type_id", *StoredObject._fields))
 _CLAIM_UNIQUE = ManyRows.insert(t.unique_values, ("portal_id", "object_type_id", "property_name", "value", "object_id"))
 _APPEND_HISTORY = ManyRows.insert(
     t.property_history,
@@ -101,25 +99,11 @@ class RecordOps:
 
     def insert_objects(self, object_type_id: str, rows: list[StoredObject]) -> None:
         portal = self.portal_id
-        _INSERT_OBJECT.run(
-            self.conn,
-            [
-                (
-                    portal,
-                    object_type_id,
-                    r.id,
-                    r.properties,
-                    r.created_at,
-                    r.updated_at,
-                    r.archived,
-                    r.archived_at,
-                )
-                for r in rows
-            ],
-        )
+        _INSERT_OBJECT.run(self.conn, [(portal, object_type_id, *r) for r in rows])
 
     def update_objects(self, object_type_id: str, rows: list[StoredObject]) -> None:
-        # Rows are locked in id order, so two batches touching the same records cannot deadlock.
+        # Callers loaded these rows FOR UPDATE in id order (load_objects), so racing batches cannot
+        # deadlock; the sort keeps this statement's own row order the same.
         portal = self.portal_id
         _UPDATE_OBJECT.run(
             self.conn,

@@ -81,7 +81,7 @@ class WalCheckpointer:
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        connection = sqlite3.connect(self._database, check_same_thread=False, isolation_level=None)
+        connection = sqlite3.connect(self._database, isolation_level=None)  # used by this thread only
         try:
             while True:
                 self._wake.wait()
@@ -89,12 +89,12 @@ class WalCheckpointer:
                     return
                 self._wake.clear()
                 time.sleep(self._delay_s)  # writes in the meantime join this checkpoint
-                self.checkpoint(connection)
+                self._checkpoint(connection)
         finally:
             connection.close()
 
     @staticmethod
-    def checkpoint(connection: sqlite3.Connection) -> None:
+    def _checkpoint(connection: sqlite3.Connection) -> None:
         try:
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except sqlite3.Error as exc:  # e.g. the file was removed under a test; the next write retries

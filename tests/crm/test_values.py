@@ -6,15 +6,18 @@ import json
 
 import pytest
 
+from localspot.crm import values
 from localspot.crm.catalog import Catalog, complete_property, default_definitions
 from localspot.crm.definitions import PropertyDefinition, TypeSchema
 from localspot.crm.values import (
     InvalidValue,
     PropertyError,
     as_text,
+    check_value,
     missing_required,
     normalize,
     normalize_properties,
+    prenormalize,
     property_values_error,
 )
 
@@ -285,3 +288,85 @@ def test_property_values_error_is_hubspots_400():
             "context": {"propertyName": ["hs_timestamp"]},
         },
     ]
+
+
+# --- the memo of normalized values (values.check_value) --------------------------------------------
+
+
+def fresh_tasks() -> TypeSchema:
+    """A catalog of its own: the memo belongs to one catalog version, and these tests count its entries."""
+    return Catalog.build(7, 0, default_definitions(0)).resolve("tasks")
+
+
+def test_a_value_is_normalized_once_per_catalog_version():
+    schema = fresh_tasks()
+    assert check_value(schema, "hs_timestamp", "1704067200000", None) == "2024-01-01T00:00:00.000Z"
+    assert schema.normalized[("hs_timestamp", str, "1704067200000")] == ("2024-01-01T00:00:00.000Z", None)
+    assert check_value(schema, "hs_timestamp", "1704067200000", None) == "2024-01-01T00:00:00.000Z"
+    assert len(schema.normalized) == 1
+    assert fresh_tasks().normalized == {}  # a new catalog (a definition changed) starts empty
+
+
+def test_a_remembered_bad_value_fails_the_same_way_every_time():
+    schema = fresh_tasks()
+    errors = []
+    for _ in range(2):
+        with pytest.raises(InvalidValue) as caught:
+            check_value(schema, "hs_task_status", "DONE", None)
+        errors.append((caught.value.code, caught.value.message))
+    assert errors[0] == errors[1]
+    assert errors[0][0] == "INVALID_OPTION"
+    with pytest.raises(InvalidValue, match="does not exist"):
+        check_value(schema, "no_such_property", "x", None)
+    with pytest.raises(InvalidValue, match="does not exist"):
+        check_value(schema, "no_such_property", "x", None)
+
+
+def test_the_memo_tells_json_types_apart():
+    schema = fresh_tasks()
+    # True == 1 in Python, so a memo keyed by the value alone would answer "true" for 1.
+    assert check_value(schema, "hs_task_subject", True, None) == "true"
+    assert check_value(schema, "hs_task_subject", 1, None) == "1"
+    assert check_value(schema, "hs_task_subject", 1.5, None) == "1.5"
+
+
+def test_an_appended_multi_select_depends_on_the_record_and_is_never_remembered():
+    schema = TypeSchema(fresh_tasks().object_type, {"p": CHECKBOX})
+    assert check_value(schema, "p", ";b", "a") == "a;b"
+    assert check_value(schema, "p", ";b", "c") == "c;b"
+    assert schema.normalized == {}
+
+
+def test_unhashable_values_are_checked_without_the_memo():
+    schema = fresh_tasks()
+    with pytest.raises(InvalidValue) as caught:
+        check_value(schema, "hs_task_subject", ["a"], None)
+    assert caught.value.code == "INVALID_PROPERTY_VALUE"
+    assert schema.normalized == {}
+
+
+def test_the_memo_starts_over_when_full(monkeypatch):
+    monkeypatch.setattr(values, "NORMALIZED_MEMO_SIZE", 3)
+    schema = fresh_tasks()
+    for n in range(7):
+        check_value(schema, "hs_task_subject", f"s{n}", None)
+        assert len(schema.normalized) <= 3
+    assert ("hs_task_subject", str, "s6") in schema.normalized
+
+
+def test_prenormalize_fills_the_memo_and_leaves_problems_to_validation():
+    schema = fresh_tasks()
+    inputs = [
+        {"properties": {"hs_task_subject": "a", "hs_task_status": "DONE"}},
+        {"properties": "not an object"},
+        "not an input",
+        {"id": "1"},
+        {"id": "key-1", "idProperty": "hs_task_body", "properties": {}},
+    ]
+    prenormalize(schema, inputs)  # no exception: the batch's errors are reported inside the transaction
+    prenormalize(schema, {"inputs": "not a list"})
+    assert schema.normalized[("hs_task_subject", str, "a")] == ("a", None)
+    assert schema.normalized[("hs_task_status", str, "DONE")][1][0] == "INVALID_OPTION"
+    assert ("hs_task_body", str, "key-1") not in schema.normalized  # only upserts store their key
+    prenormalize(schema, inputs, keyed=True)
+    assert schema.normalized[("hs_task_body", str, "key-1")] == ("key-1", None)

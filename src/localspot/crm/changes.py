@@ -12,6 +12,7 @@ from localspot.crm import batch
 from localspot.crm.definitions import TypeSchema, parse_record_id
 from localspot.crm.errors import HubSpotError, not_found, object_not_found, validation_error
 from localspot.crm.records import (
+    AfterCommit,
     Ctx,
     ReadOptions,
     check_id_property,
@@ -73,7 +74,7 @@ def update(ctx: Ctx, schema: TypeSchema, object_id: str, id_property: str | None
     return 200, write_one(ctx, schema, WriteInput(0, None, properties, record))
 
 
-def batch_update(ctx: Ctx, schema: TypeSchema, body: Any) -> tuple[int, dict]:
+def batch_update(ctx: Ctx, schema: TypeSchema, body: Any) -> AfterCommit:
     """`POST .../batch/update`: by record id or by a unique `idProperty` (not `email`, as HubSpot)."""
     started = now_ms()
     raw_inputs = batch.batch_inputs(body, ctx.limits)

@@ -126,6 +126,9 @@ class TypeSchema:
 
     object_type: ObjectType
     properties: dict[str, PropertyDefinition]
+    # What this catalog version made of values already seen, by (name, value as sent): see
+    # `values.check_value`. A definition change builds a new catalog, and with it an empty memo.
+    normalized: dict[tuple[str, type, Any], Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def unique_properties(self) -> list[PropertyDefinition]:

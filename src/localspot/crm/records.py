@@ -7,7 +7,7 @@ only writes them out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,10 +44,20 @@ class Ctx:
         return self.catalog.portal_id
 
 
+@dataclass(frozen=True)
+class AfterCommit:
+    """A write's answer, built by `CrmService` once the transaction has committed.
+
+    Rendering written records needs nothing from the database, and on SQLite the transaction holds the
+    one writer lock every worker queues on: answers built outside it let another worker write meanwhile."""
+
+    answer: Callable[[], tuple[int, dict[str, Any]]]
+
+
 # --- writes ----------------------------------------------------------------------------------------
 
 
-def batch_upsert(ctx: Ctx, schema: TypeSchema, body: Any) -> tuple[int, dict[str, Any]]:
+def batch_upsert(ctx: Ctx, schema: TypeSchema, body: Any) -> AfterCommit:
     started = now_ms()
     raw_inputs = batch.batch_inputs(body, ctx.limits)
     traces = batch.trace_ids(raw_inputs)
@@ -55,7 +65,7 @@ def batch_upsert(ctx: Ctx, schema: TypeSchema, body: Any) -> tuple[int, dict[str
     return write_batch(ctx, schema, inputs, [], traces, started, success=200)
 
 
-def batch_create(ctx: Ctx, schema: TypeSchema, body: Any) -> tuple[int, dict[str, Any]]:
+def batch_create(ctx: Ctx, schema: TypeSchema, body: Any) -> AfterCommit:
     started = now_ms()
     raw_inputs = batch.batch_inputs(body, ctx.limits)
     traces = batch.trace_ids(raw_inputs)
@@ -80,7 +90,7 @@ def write_one(ctx: Ctx, schema: TypeSchema, item: WriteInput) -> dict[str, Any]:
     if outcome.failures:
         raise whole_batch_error(outcome.failures, ctx.portal_id)
     persist(ctx.tx, schema, outcome.written, now_ms())
-    return _written_public(ctx, schema, outcome.written[0])
+    return _written_public(ctx.portal_id, schema, outcome.written[0])
 
 
 def _create_input(
@@ -99,24 +109,28 @@ def write_batch(
     traces: list[str | None],
     started: int,
     success: int,
-) -> tuple[int, dict[str, Any]]:
+) -> AfterCommit:
     """Every batch write (create, upsert, update): all or nothing, or 207 when every input is traced."""
     outcome = validate(ctx.tx, schema, inputs, ctx.portal_id)
     failures = sorted(failures + outcome.failures, key=lambda f: f.input.index)
     if failures and not batch.multi_status_enabled(traces):
         raise whole_batch_error(failures, ctx.portal_id)
     persist(ctx.tx, schema, outcome.written, now_ms())
-    results = [_written_public(ctx, schema, p) for p in outcome.written]
-    errors = [batch.item_error(f.error, f.input.trace_id) for f in failures]
-    body = batch.batch_response(results, errors, started, now_ms())
-    return batch.batch_status(success, errors), body
+    portal_id = ctx.portal_id
+
+    def answer() -> tuple[int, dict[str, Any]]:
+        results = [_written_public(portal_id, schema, p) for p in outcome.written]
+        errors = [batch.item_error(f.error, f.input.trace_id) for f in failures]
+        return batch.batch_status(success, errors), batch.batch_response(results, errors, started, now_ms())
+
+    return AfterCommit(answer)
 
 
-def _written_public(ctx: Ctx, schema: TypeSchema, p: Planned) -> dict[str, Any]:
+def _written_public(portal_id: int, schema: TypeSchema, p: Planned) -> dict[str, Any]:
     extra: dict[str, Any] = {"objectWriteTraceId": p.input.trace_id}
     if p.input.forced:  # upserts say whether they created or updated
         extra["new"] = p.new
-    return public_object(schema, p.record, all_properties(schema, p.record), ctx.portal_id, **extra)
+    return public_object(schema, p.record, all_properties(schema, p.record), portal_id, **extra)
 
 
 def _upsert_inputs(

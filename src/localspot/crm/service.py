@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from localspot.crm import association_labels as labels
 from localspot.crm import associations_v4 as v4
-from localspot.crm import changes, merge, records, schemas, search
+from localspot.crm import changes, merge, records, schemas, search, values
 from localspot.crm import properties_api as props
 from localspot.crm.associations import pair
 from localspot.crm.batch import BatchLimits
 from localspot.crm.catalog import Catalog, default_definitions, default_groups
 from localspot.crm.errors import conflict, invalid_authentication
-from localspot.crm.records import Ctx, ReadOptions
+from localspot.crm.records import AfterCommit, Ctx, ReadOptions
 from localspot.crm.timestamps import now_ms
 from localspot.store.base import WriteConflict
 
@@ -103,7 +103,8 @@ class CrmService:
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
                 with self.store.write(portal_id) as tx:
-                    return operation(Ctx(tx, self._catalog(tx), self.limits))
+                    result = operation(Ctx(tx, self._catalog(tx), self.limits))
+                return result.answer() if isinstance(result, AfterCommit) else result
             except WriteConflict as exc:
                 last_conflict = exc
                 # A concurrent batch claimed one of our unique values first. Run again: the value now
@@ -117,6 +118,14 @@ class CrmService:
         )
         raise conflict("The batch kept colliding with concurrent writes of the same unique values; retry it.")
 
+    def _prenormalize(self, portal_id: int, object_type: str, body: Any, keyed: bool = False) -> None:
+        """Normalize a batch's values before its transaction, against the catalog this worker last saw
+        (`values.check_value`): on SQLite that work then runs outside the writer lock all workers share."""
+        catalog = self._catalogs.get(portal_id)
+        found = catalog.by_name.get(object_type.lower()) if catalog is not None else None
+        if found is not None and isinstance(body, dict):
+            values.prenormalize(catalog.schemas[found.object_type_id], body.get("inputs"), keyed)
+
     def _read(self, portal_id: int, operation: Callable[[Ctx], T]) -> T:
         with self.store.read(portal_id) as tx:
             return operation(Ctx(tx, self._catalog(tx), self.limits))
@@ -124,9 +133,11 @@ class CrmService:
     # --- records ---------------------------------------------------------------------------------
 
     def batch_upsert(self, portal_id: int, object_type: str, body: Any) -> tuple[int, dict]:
+        self._prenormalize(portal_id, object_type, body, keyed=True)
         return self._write(portal_id, lambda c: records.batch_upsert(c, c.catalog.resolve(object_type), body))
 
     def batch_create(self, portal_id: int, object_type: str, body: Any) -> tuple[int, dict]:
+        self._prenormalize(portal_id, object_type, body)
         return self._write(portal_id, lambda c: records.batch_create(c, c.catalog.resolve(object_type), body))
 
     def create(self, portal_id: int, object_type: str, body: Any) -> tuple[int, dict]:
@@ -156,6 +167,7 @@ class CrmService:
         )
 
     def batch_update(self, portal_id: int, object_type: str, body: Any) -> tuple[int, dict]:
+        self._prenormalize(portal_id, object_type, body)
         return self._write(portal_id, lambda c: changes.batch_update(c, c.catalog.resolve(object_type), body))
 
     def archive(self, portal_id: int, object_type: str, object_id: str) -> None:

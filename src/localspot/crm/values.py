@@ -152,8 +152,39 @@ def normalize(prop: PropertyDefinition, raw: Any, current: str | None) -> str | 
     return convert(prop, text) if convert else _string(prop, text)
 
 
-def _check_one(schema: TypeSchema, name: str, raw: Any, current: str | None) -> str | None:
+# Entries a type's memo of normalized values keeps before it starts over (a few MB at most).
+NORMALIZED_MEMO_SIZE = 20_000
+
+
+def check_value(schema: TypeSchema, name: str, raw: Any, current: str | None) -> str | None:
+    """The stored form of one input value, or InvalidValue; remembered per catalog version.
+
+    Normalizing depends on the definition and the value alone, except an appended multi-select (which
+    reads the record's `current` value), so the result is kept in `schema.normalized`. That lets a batch
+    write normalize its values before its transaction (`prenormalize`) and find them here inside it,
+    where the writer lock is held: the work moves, the outcome cannot differ."""
     prop = schema.properties.get(name)
+    try:
+        key = (name, raw.__class__, raw)  # the class too: True == 1, but they are different values
+        remembered = None if prop is not None and prop.multi_select else schema.normalized.get(key)
+    except TypeError:  # a list or an object: never valid, and not hashable
+        return _check(schema, prop, name, raw, current)
+    if remembered is None:
+        try:
+            remembered = (_check(schema, prop, name, raw, current), None)
+        except InvalidValue as bad:
+            remembered = (None, (bad.code, bad.message))
+        if prop is None or not prop.multi_select:
+            if len(schema.normalized) >= NORMALIZED_MEMO_SIZE:
+                schema.normalized.clear()
+            schema.normalized[key] = remembered
+    value, error = remembered
+    if error is not None:
+        raise InvalidValue(*error)
+    return value
+
+
+def _check(schema: TypeSchema, prop: PropertyDefinition | None, name: str, raw: Any, current: str | None) -> str | None:
     if prop is None:
         raise InvalidValue("PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist')
     if prop.read_only_value:
@@ -167,6 +198,24 @@ def _check_one(schema: TypeSchema, name: str, raw: Any, current: str | None) -> 
     return value
 
 
+def prenormalize(schema: TypeSchema, inputs: Any, keyed: bool = False) -> None:
+    """Normalize a batch's values into the memo ahead of its transaction; problems are left for
+    validation inside it to report (this never raises for a client's mistake). `keyed`: upsert inputs,
+    which also store their `id` as the value of their `idProperty`."""
+    for item in inputs if isinstance(inputs, list) else ():
+        if not isinstance(item, dict):
+            continue
+        properties = item.get("properties")
+        sent = list(properties.items()) if isinstance(properties, dict) else []
+        if keyed and isinstance(item.get("idProperty"), str):
+            sent.append((item["idProperty"], item.get("id")))
+        for name, raw in sent:
+            try:
+                check_value(schema, name, raw, None)
+            except InvalidValue:  # reported by validation, inside the transaction
+                continue
+
+
 def normalize_properties(
     schema: TypeSchema, raw: dict[str, Any], current: dict[str, str] | None = None
 ) -> tuple[dict[str, str | None], list[PropertyError]]:
@@ -176,7 +225,7 @@ def normalize_properties(
     problems: list[PropertyError] = []
     for name, value in raw.items():
         try:
-            values[name] = _check_one(schema, name, value, current.get(name))
+            values[name] = check_value(schema, name, value, current.get(name))
         except InvalidValue as bad:
             problems.append(PropertyError(name, bad.code, bad.message))
     return values, problems

@@ -1,0 +1,99 @@
+"""A batch write holds the writer lock (SQLite: one writer across every worker) for its database work
+only: values are normalized before the transaction and the answer is rendered after the commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from localspot.crm import records, values
+from localspot.crm.service import CrmService
+from localspot.store.sql import SqlStore
+
+
+class Recorder:
+    """Which calls of a function happened while a write transaction was open."""
+
+    def __init__(self) -> None:
+        self.in_transaction = False
+        self.calls: list[bool] = []
+
+    def wrap(self, function: Any) -> Any:
+        def recorded(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(self.in_transaction)
+            return function(*args, **kwargs)
+
+        return recorded
+
+
+@pytest.fixture
+def service(database_url: str, portal_id: int) -> Iterator[CrmService]:
+    store = SqlStore(database_url)
+    store.migrate()
+    service = CrmService(store)
+    service.ensure_portal(portal_id)
+    key = {"name": "ext_id", "label": "Key", "type": "string", "fieldType": "text", "groupName": "taskinformation"}
+    service.create_property(portal_id, "tasks", {**key, "hasUniqueValue": True})
+    yield service
+    store.dispose()
+
+
+def upsert_body(keys: list[str], subject: str) -> dict[str, Any]:
+    properties = {"hs_task_subject": subject, "hs_timestamp": "2024-01-01T00:00:00Z", "hs_task_status": "WAITING"}
+    return {"inputs": [{"id": k, "idProperty": "ext_id", "properties": properties} for k in keys]}
+
+
+def watch(service: CrmService, monkeypatch: pytest.MonkeyPatch) -> tuple[Recorder, Recorder]:
+    normalizing, rendering = Recorder(), Recorder()
+    write = service.store.write
+
+    @contextmanager
+    def watched_write(portal_id: int) -> Iterator[Any]:
+        with write(portal_id) as tx:
+            normalizing.in_transaction = rendering.in_transaction = True
+            try:
+                yield tx
+            finally:
+                normalizing.in_transaction = rendering.in_transaction = False
+
+    monkeypatch.setattr(service.store, "write", watched_write)
+    monkeypatch.setattr(values, "_check", normalizing.wrap(values._check))
+    monkeypatch.setattr(records, "public_object", rendering.wrap(records.public_object))
+    return normalizing, rendering
+
+
+def test_a_batch_upsert_normalizes_and_renders_outside_its_transaction(service, portal_id, monkeypatch):
+    service.batch_upsert(portal_id, "tasks", upsert_body(["warm"], "warm-up"))  # this worker learns the catalog
+    normalizing, rendering = watch(service, monkeypatch)
+    status, body = service.batch_upsert(portal_id, "tasks", upsert_body(["warm", "a", "b"], "second"))
+    assert status == 200
+    assert [r["new"] for r in body["results"]] == [False, True, True]
+    assert {r["properties"]["hs_task_subject"] for r in body["results"]} == {"second"}
+    assert normalizing.calls and not any(normalizing.calls)
+    assert len(rendering.calls) == 3 and not any(rendering.calls)
+
+
+def test_batch_create_and_update_also_leave_the_lock_to_database_work(service, portal_id, monkeypatch):
+    service.batch_upsert(portal_id, "tasks", upsert_body(["warm"], "warm-up"))
+    normalizing, rendering = watch(service, monkeypatch)
+    inputs = [{"properties": {"hs_task_subject": "new one", "hs_timestamp": "2024-02-01T00:00:00Z"}}]
+    status, created = service.batch_create(portal_id, "tasks", {"inputs": inputs})
+    assert status == 201
+    update = [{"id": created["results"][0]["id"], "properties": {"hs_task_subject": "renamed"}}]
+    status, updated = service.batch_update(portal_id, "tasks", {"inputs": update})
+    assert status == 200 and updated["results"][0]["properties"]["hs_task_subject"] == "renamed"
+    assert normalizing.calls and not any(normalizing.calls)
+    assert len(rendering.calls) == 2 and not any(rendering.calls)
+
+
+def test_a_worker_that_has_not_seen_the_catalog_normalizes_inside(service, portal_id, monkeypatch):
+    """The first write of a worker (or after a definition change) has no catalog to normalize against
+    beforehand; it still validates every value, inside the transaction."""
+    service._catalogs.clear()
+    normalizing, _ = watch(service, monkeypatch)
+    status, _ = service.batch_upsert(portal_id, "tasks", upsert_body(["first"], "cold"))
+    assert status == 200
+    assert normalizing.calls and all(normalizing.calls)

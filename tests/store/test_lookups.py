@@ -4,6 +4,7 @@ index search per item on SQLite (a JSON array read by `json_each`) as on Postgre
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import orjson
 import pytest
@@ -16,12 +17,20 @@ from tests.store.test_statements import counting
 KEYS = [f"key-{n}" for n in range(150)] + ["quote \"and\" 'apostrophe'", "naïve ☃", "[1, 2]", "k,1"]
 
 
-@pytest.fixture
-def store(database_url: str) -> Iterator[SqlStore]:
+@contextmanager
+def migrated(database_url: str) -> Iterator[SqlStore]:
     store = SqlStore(database_url)
     store.migrate()
-    yield store
-    store.dispose()
+    try:
+        yield store
+    finally:
+        store.dispose()
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[SqlStore]:
+    with migrated(database_url) as store:
+        yield store
 
 
 def test_many_keys_find_their_records_and_nothing_else(store: SqlStore, portal_id: int) -> None:
@@ -50,12 +59,8 @@ def _plan(store: SqlStore, statement, params: dict) -> list[str]:  # noqa: ANN00
 
 
 def test_sqlite_searches_the_index_for_each_item(sqlite_database: str) -> None:
-    store = SqlStore(sqlite_database)
-    store.migrate()
-    try:
+    with migrated(sqlite_database) as store:
         plans = _sqlite_plans(store)
-    finally:
-        store.dispose()
     assert any(p.startswith("SEARCH unique_values USING INDEX") and "value=?" in p for p in plans[0]), plans
     assert any(p.startswith("SEARCH objects USING INDEX") and "id=?" in p for p in plans[1]), plans
     assert not [p for p in plans[0] + plans[1] if p.startswith(("SCAN unique_values", "SCAN objects"))]

@@ -164,9 +164,11 @@ def check_value(schema: TypeSchema, name: str, raw: Any, current: str | None) ->
     write normalize its values before its transaction (`prenormalize`) and find them here inside it,
     where the writer lock is held: the work moves, the outcome cannot differ."""
     prop = schema.properties.get(name)
+    if prop is not None and prop.multi_select:  # an appended selection reads the record's current value
+        return _check(schema, prop, name, raw, current)
+    key = (name, raw.__class__, raw)  # the class too: True == 1, but they are different values
     try:
-        key = (name, raw.__class__, raw)  # the class too: True == 1, but they are different values
-        remembered = None if prop is not None and prop.multi_select else schema.normalized.get(key)
+        remembered = schema.normalized.get(key)
     except TypeError:  # a list or an object: never valid, and not hashable
         return _check(schema, prop, name, raw, current)
     if remembered is None:
@@ -174,10 +176,9 @@ def check_value(schema: TypeSchema, name: str, raw: Any, current: str | None) ->
             remembered = (_check(schema, prop, name, raw, current), None)
         except InvalidValue as bad:
             remembered = (None, (bad.code, bad.message))
-        if prop is None or not prop.multi_select:
-            if len(schema.normalized) >= NORMALIZED_MEMO_SIZE:
-                schema.normalized.clear()
-            schema.normalized[key] = remembered
+        if len(schema.normalized) >= NORMALIZED_MEMO_SIZE:
+            schema.normalized.clear()
+        schema.normalized[key] = remembered
     value, error = remembered
     if error is not None:
         raise InvalidValue(*error)

@@ -1,5 +1,6 @@
 """Lookups by a list of ids or unique values: one bound parameter whatever the list's length, and an
-index search per item on SQLite (a JSON array read by `json_each`) as on PostgreSQL (`= ANY`)."""
+index search per item on SQLite (a JSON array read by `json_each`) as on PostgreSQL (`= ANY`); records
+by unique value in one statement (`find_held`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import orjson
 import pytest
 
 from localspot.store.base import StoredObject
-from localspot.store.records import _find_unique, _objects_by_id
+from localspot.store.records import _FIND_UNIQUE, _held_objects, _objects_by_id
 from localspot.store.sql import SqlStore
 from tests.store.test_statements import counting
 
@@ -49,26 +50,49 @@ def test_many_keys_find_their_records_and_nothing_else(store: SqlStore, portal_i
     assert len(lookups) == 2  # one statement each, not one per key
 
 
-def _plan(store: SqlStore, statement, params: dict) -> list[str]:  # noqa: ANN001
-    compiled = statement.compile(dialect=store.engine.dialect)
-    values = [params[name] for name in compiled.positiontup]
-    values = [orjson.dumps(v).decode() if isinstance(v, list) else v for v in values]
+def test_records_by_unique_value_in_one_statement(store: SqlStore, portal_id: int) -> None:
+    with store.write(portal_id) as tx:
+        tx.create_portal(0)
+        *ids, gone = tx.allocate_ids(len(KEYS) + 1)
+        rows = [StoredObject(i, {"k": k}, 1, 1) for i, k in zip(ids, KEYS, strict=True)]
+        tx.insert_objects("0-27", [*rows, StoredObject(gone, {}, 1, 2, True, 2)])
+        tx.claim_unique("0-27", [("ext", k, i) for i, k in zip(ids, KEYS, strict=True)])
+        tx.claim_unique("0-27", [("other", "key-1", ids[0]), ("other", "gone", gone)])
+    # ("other", "key-2") is not held, though "other" and "key-2" each are: the cross product is dropped.
+    wanted = [("ext", k) for k in KEYS] + [("other", "key-1"), ("other", "key-2"), ("ext", "absent")]
+    with counting(store.engine) as statements, store.read(portal_id) as tx:
+        live = tx.find_held("0-27", wanted)
+        archived = tx.find_held("0-27", [("other", "gone")], archived=True)
+        hidden = tx.find_held("0-27", [("other", "gone")])
+        anything = tx.find_held("0-27", [("other", "gone")], archived=None)
+    assert set(live) == {("ext", k) for k in KEYS} | {("other", "key-1")}
+    assert {key: r.id for key, r in live.items() if key[0] == "ext"} == dict(zip(wanted, ids, strict=False))
+    assert live[("other", "key-1")] == live[("ext", KEYS[0])] == StoredObject(ids[0], {"k": KEYS[0]}, 1, 1)
+    assert archived == anything == {("other", "gone"): StoredObject(gone, {}, 1, 2, True, 2)}
+    assert hidden == {}
+    assert len([s for s in statements if s.startswith("SELECT")]) == 4  # one statement per call
+
+
+def _plan(store: SqlStore, lookup, params: dict) -> list[str]:  # noqa: ANN001
+    params = {k: orjson.dumps(v).decode() if isinstance(v, list) else v for k, v in params.items()}
     with store.engine.connect() as conn:
-        rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", tuple(values)).all()
+        rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {lookup.sql(conn)}", params).all()
     return [row[-1] for row in rows]
 
 
 def test_sqlite_searches_the_index_for_each_item(sqlite_database: str) -> None:
     with migrated(sqlite_database) as store:
-        plans = _sqlite_plans(store)
-    assert any(p.startswith("SEARCH unique_values USING INDEX") and "value=?" in p for p in plans[0]), plans
-    assert any(p.startswith("SEARCH objects USING INDEX") and "id=?" in p for p in plans[1]), plans
-    assert not [p for p in plans[0] + plans[1] if p.startswith(("SCAN unique_values", "SCAN objects"))]
+        unique, by_id, held = _sqlite_plans(store)
+    assert any(p.startswith("SEARCH unique_values USING INDEX") and "value=?" in p for p in unique), unique
+    assert any(p.startswith("SEARCH objects USING INDEX") and "id=?" in p for p in by_id), by_id
+    assert any(p.startswith("SEARCH unique_values USING INDEX") and "value=?" in p for p in held), held
+    assert any(p.startswith("SEARCH objects USING INDEX") and "id=?" in p for p in held), held
+    assert not [p for p in unique + by_id + held if p.startswith(("SCAN unique_values", "SCAN objects"))]
 
 
-def _sqlite_plans(store: SqlStore) -> tuple[list[str], list[str]]:
-    unique = _plan(store, _find_unique(True), {"portal": 1, "type": "0-27", "prop": "ext", "values": ["a", "b"]})
-    by_id = _plan(
-        store, _objects_by_id(True, True, True), {"portal": 1, "type": "0-27", "ids": [1, 2], "archived": False}
-    )
-    return unique, by_id
+def _sqlite_plans(store: SqlStore) -> tuple[list[str], list[str], list[str]]:
+    keys = {"portal": 1, "type": "0-27", "archived": False}
+    unique = _plan(store, _FIND_UNIQUE, {**keys, "prop": "ext", "values": ["a", "b"]})
+    by_id = _plan(store, _objects_by_id(True, True), {**keys, "ids": [1, 2]})
+    held = _plan(store, _held_objects(True, True), {**keys, "names": ["ext"], "values": ["a", "b"]})
+    return unique, by_id, held

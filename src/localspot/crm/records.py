@@ -176,13 +176,9 @@ def non_unique_property(schema: TypeSchema, name: str) -> HubSpotError:
 
 
 def _match_upsert_keys(ctx: Ctx, schema: TypeSchema, keyed: list[tuple[str, str, str]]) -> list[StoredObject | None]:
-    type_id = schema.object_type.object_type_id
-    ids_by_key: dict[tuple[str, str], int] = {}
-    for id_property in {p for p, _, _ in keyed}:
-        found = ctx.tx.find_unique(type_id, id_property, storable([k for p, k, _ in keyed if p == id_property]))
-        ids_by_key.update({(id_property, value): rid for value, rid in found.items()})
-    records = ctx.tx.load_objects(type_id, set(ids_by_key.values()), lock=True)
-    return [records.get(ids_by_key.get((p, k), -1)) for p, k, _ in keyed]
+    keys = [(p, k) for p, k, _ in keyed]
+    held = ctx.tx.find_held(schema.object_type.object_type_id, [(p, k) for p, k in keys if is_storable(k)], lock=True)
+    return [held.get(key) for key in keys]
 
 
 # --- reads -----------------------------------------------------------------------------------------
@@ -248,10 +244,9 @@ def resolve_ids(
     prop = schema.identity_property(id_property)
     if prop is None:
         raise non_unique_property(schema, id_property)
-    keys = {w: _lookup_key(prop, w) for w in wanted}
-    holders = ctx.tx.find_unique(type_id, id_property, storable(set(keys.values())))
-    records = ctx.tx.load_objects(type_id, set(holders.values()), archived, lock)
-    return {w: records[holders[k]] for w, k in keys.items() if holders.get(k) in records}
+    keys = {w: (id_property, _lookup_key(prop, w)) for w in wanted}
+    held = ctx.tx.find_held(type_id, [key for key in keys.values() if is_storable(key[1])], archived, lock)
+    return {w: held[key] for w, key in keys.items() if key in held}
 
 
 def _follow_merges(ctx: Ctx, type_id: str, numeric: dict[str, int], records: dict, lock: bool) -> dict[str, int]:
@@ -264,9 +259,13 @@ def _follow_merges(ctx: Ctx, type_id: str, numeric: dict[str, int], records: dic
 
 
 def storable(keys: Iterable[str]) -> list[str]:
-    """The keys a record could hold: values with a NUL or over the unique-value length are never stored,
-    and some databases refuse them even in a query (PostgreSQL: NUL; varchar overflow)."""
-    return [k for k in keys if "\x00" not in k and len(k) <= MAX_UNIQUE_VALUE_LENGTH]
+    return [k for k in keys if is_storable(k)]
+
+
+def is_storable(key: str) -> bool:
+    """Whether a record could hold this key: values with a NUL or over the unique-value length are never
+    stored, and some databases refuse them even in a query (PostgreSQL: NUL; varchar overflow)."""
+    return "\x00" not in key and len(key) <= MAX_UNIQUE_VALUE_LENGTH
 
 
 def _lookup_key(prop: Any, value: str) -> str:

@@ -1,4 +1,4 @@
-"""Hot multi-row writes, compiled once per dialect and handed straight to the DBAPI driver.
+"""Hot multi-row writes and hot lookups, compiled once per dialect and handed straight to the DBAPI driver.
 
 Through `Connection.execute`, SQLAlchemy builds a parameter dict for every row of an executemany and
 runs each JSON value through its bind processor: with four 50-100-row statements per batch upsert that
@@ -12,10 +12,17 @@ its column order and skips both:
 
 JSON columns take Python values (dicts); `run` serializes them with orjson, as each form needs.
 
-Only the write hot path uses it; everything else goes through SQLAlchemy as usual.
+A `Lookup` is the read side: a SELECT run through `exec_driver_sql`, with no statement cache key, no
+bind or result processors, its rows plain tuples. Finding 100 records by unique value this way took
+half the time it took through `Connection.execute`.
+
+Only the hot paths use them; everything else goes through SQLAlchemy as usual.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
@@ -80,6 +87,31 @@ class ManyRows:
                 raise ValueError(f"parameters {names} are not in the order {self.columns}")
             self._sqlite_sql = str(compiled)
         return self._sqlite_sql
+
+
+class Lookup:
+    """A hot SELECT; `build(is_sqlite)` gives its statement, whose list parameters (`lists`) are bound
+    whole: SQLite reads them as one JSON array (`json_each`), PostgreSQL as one array (`= ANY`)."""
+
+    def __init__(self, build: Callable[[bool], sa.Select], lists: tuple[str, ...]) -> None:
+        self._build = build
+        self._lists = lists
+        self._sql: dict[str, str] = {}
+
+    def rows(self, conn: Connection, params: dict[str, Any]) -> list[tuple]:
+        is_sqlite = conn.dialect.name == "sqlite"
+        if is_sqlite:
+            params = {**params, **{name: orjson.dumps(params[name]).decode() for name in self._lists}}
+        return conn.exec_driver_sql(self.sql(conn), params).fetchall()
+
+    def sql(self, conn: Connection) -> str:
+        sql = self._sql.get(conn.dialect.name)
+        if sql is None:
+            is_sqlite = conn.dialect.name == "sqlite"
+            # Named parameters on both: sqlite3 takes `:name` with a dict, psycopg `%(name)s`.
+            dialect = sqlite.dialect(paramstyle="named") if is_sqlite else conn.dialect
+            sql = self._sql[conn.dialect.name] = str(self._build(is_sqlite).compile(dialect=dialect))
+        return sql
 
 
 def _param(column: str) -> sa.BindParameter:

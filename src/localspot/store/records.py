@@ -5,18 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from localspot.store import tables as t
 from localspot.store.base import HistoryEntry, StoredObject
-from localspot.store.driver import ManyRows
+from localspot.store.driver import Lookup, ManyRows
 
 _o, _u, _p = t.objects.c, t.unique_values.c, t.portals.c
 
-# Hot statements are built once, with bind parameters: rebuilding a statement (and its cache key) on
-# every call cost more than running it. Expanding IN parameters keep one cached form per statement.
+# Hot statements are built once, with bind parameters, and run on the driver (store.driver): rebuilding
+# a statement (and its cache key) on every call cost more than running it.
 _ALLOCATE_IDS = (
     t.portals.update()
     .where(_p.portal_id == sa.bindparam("portal"))
@@ -46,7 +47,6 @@ def _one_of(column: sa.Column, name: str, is_sqlite: bool) -> sa.ColumnElement[b
     return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
 
 
-@cache
 def _find_unique(is_sqlite: bool) -> sa.Select:
     return sa.select(_u.value, _u.object_id).where(
         _u.portal_id == sa.bindparam("portal"),
@@ -56,18 +56,60 @@ def _find_unique(is_sqlite: bool) -> sa.Select:
     )
 
 
+_FIND_UNIQUE = Lookup(_find_unique, ("values",))
+_OBJECT_COLUMNS = (_o.id, _o.properties, _o.created_at, _o.updated_at, _o.archived, _o.archived_at)
+
+
 @cache
-def _objects_by_id(filter_archived: bool, lock: bool, is_sqlite: bool) -> sa.Select:
-    query = sa.select(_o.id, _o.properties, _o.created_at, _o.updated_at, _o.archived, _o.archived_at).where(
-        _o.portal_id == sa.bindparam("portal"),
-        _o.object_type_id == sa.bindparam("type"),
-        _one_of(_o.id, "ids", is_sqlite),
-    )
+def _objects_by_id(filter_archived: bool, lock: bool) -> Lookup:
+    def build(is_sqlite: bool) -> sa.Select:
+        query = sa.select(*_OBJECT_COLUMNS).where(
+            _o.portal_id == sa.bindparam("portal"),
+            _o.object_type_id == sa.bindparam("type"),
+            _one_of(_o.id, "ids", is_sqlite),
+        )
+        return _filtered(query, filter_archived, lock)
+
+    return Lookup(build, ("ids",))
+
+
+@cache
+def _held_objects(filter_archived: bool, lock: bool) -> Lookup:
+    """Records by the values of unique properties, joined in one statement: `names` x `values` may match
+    more pairs than were asked for, which the caller drops."""
+
+    def build(is_sqlite: bool) -> sa.Select:
+        holder = sa.and_(_o.portal_id == _u.portal_id, _o.object_type_id == _u.object_type_id, _o.id == _u.object_id)
+        query = (
+            sa.select(_u.property_name, _u.value, *_OBJECT_COLUMNS)
+            .join_from(t.unique_values, t.objects, holder)
+            .where(
+                _u.portal_id == sa.bindparam("portal"),
+                _u.object_type_id == sa.bindparam("type"),
+                _one_of(_u.property_name, "names", is_sqlite),
+                _one_of(_u.value, "values", is_sqlite),
+            )
+        )
+        return _filtered(query, filter_archived, lock)
+
+    return Lookup(build, ("names", "values"))
+
+
+def _filtered(query: sa.Select, filter_archived: bool, lock: bool) -> sa.Select:
     if filter_archived:
         query = query.where(_o.archived == sa.bindparam("archived"))
     if lock:
-        query = query.order_by(_o.id).with_for_update()
+        query = query.order_by(_o.id).with_for_update(of=t.objects)
     return query
+
+
+def _stored(row: tuple) -> StoredObject:
+    """A StoredObject from a driver row of `_OBJECT_COLUMNS`: SQLite hands JSON back as text and booleans
+    as 0/1; psycopg parses JSONB itself."""
+    object_id, properties, created_at, updated_at, archived, archived_at = row
+    if isinstance(properties, str):
+        properties = orjson.loads(properties)
+    return StoredObject(object_id, properties, created_at, updated_at, bool(archived), archived_at)
 
 
 def _by_id(row: StoredObject) -> int:
@@ -96,9 +138,11 @@ class RecordOps:
         ids = sorted(ids)
         if not ids:
             return {}
-        query = _objects_by_id(archived is not None, lock, self.is_sqlite)
-        params = {"portal": self.portal_id, "type": object_type_id, "ids": ids, "archived": archived}
-        return {row.id: StoredObject(*row) for row in self.conn.execute(query, params)}
+        params = {"portal": self.portal_id, "type": object_type_id, "ids": ids}
+        if archived is not None:
+            params["archived"] = archived
+        rows = _objects_by_id(archived is not None, lock).rows(self.conn, params)
+        return {row[0]: _stored(row) for row in rows}
 
     def insert_objects(self, object_type_id: str, rows: list[StoredObject]) -> None:
         portal = self.portal_id
@@ -121,7 +165,22 @@ class RecordOps:
         if not values:
             return {}
         params = {"portal": self.portal_id, "type": object_type_id, "prop": property_name, "values": values}
-        return {row.value: row.object_id for row in self.conn.execute(_find_unique(self.is_sqlite), params)}
+        return dict(_FIND_UNIQUE.rows(self.conn, params))
+
+    def find_held(
+        self, object_type_id: str, keys: Iterable[tuple[str, str]], archived: bool | None = False, lock: bool = False
+    ) -> dict[tuple[str, str], StoredObject]:
+        """The records holding these (unique property, value) pairs, in one statement: a lookup and a
+        `load_objects` in one, locked as `load_objects` locks."""
+        keys = set(keys)
+        if not keys:
+            return {}
+        names, values = sorted({n for n, _ in keys}), sorted({v for _, v in keys})
+        params = {"portal": self.portal_id, "type": object_type_id, "names": names, "values": values}
+        if archived is not None:
+            params["archived"] = archived
+        rows = _held_objects(archived is not None, lock).rows(self.conn, params)
+        return {(row[0], row[1]): _stored(row[2:]) for row in rows if (row[0], row[1]) in keys}
 
     def claim_unique(self, object_type_id: str, claims: list[tuple[str, str, int]]) -> None:
         """Insert (property, value, record id) rows; a value someone else holds raises WriteConflict."""

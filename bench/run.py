@@ -11,7 +11,7 @@ Settings (environment, or the options of `python -m bench.run --help`):
   BENCH_CONNECTIONS   concurrent keep-alive connections of the load generator (default 4)
   BENCH_SECONDS       measured seconds per operation (default 6; 2 with small)
   BENCH_POSTGRES      "auto" (default: use PostgreSQL when reachable), "off"
-  BENCH_SQLITE_WORKERS  server processes for the SQLite cases (default 1; PostgreSQL always runs 2)
+  BENCH_SQLITE_WORKERS  server processes for the SQLite cases (default 2, as PostgreSQL always runs)
   LOCALSPOT_BENCH_POSTGRES_URL   a PostgreSQL server to create the benchmark's own database on
 """
 
@@ -63,6 +63,7 @@ class CaseResult:
     populate_s: float
     ops: dict[str, dict[str, Any]] = field(default_factory=dict)
     floor: dict[str, Any] = field(default_factory=dict)
+    peak_pss_mb: float = 0.0
 
     @property
     def label(self) -> str:
@@ -74,7 +75,7 @@ class CaseResult:
 
 def run_case(cfg: Config, backend: str, size: int, database_url: str, manifest: populate.Manifest) -> CaseResult:
     """Serve `database_url` (already populated), load it with every operation, then measure its floor."""
-    workers = int(os.environ.get("BENCH_SQLITE_WORKERS", "1")) if backend == "sqlite" else 2
+    workers = int(os.environ.get("BENCH_SQLITE_WORKERS", "2")) if backend == "sqlite" else 2
     manifest_path = cfg.work_dir / f"{backend}-{size}.manifest.json"
     manifest.save(manifest_path)
     log_path = cfg.work_dir / f"{backend}-{size}.server.log"
@@ -86,6 +87,7 @@ def run_case(cfg: Config, backend: str, size: int, database_url: str, manifest: 
         for op in OPERATIONS:
             case.ops[op] = _run_operation(cfg, server, op, manifest_path, f"{backend[0]}{size}")
         case.peak_rss_mb, case.server_processes = server.peak_rss_mb()
+        case.peak_pss_mb = server.peak_pss_mb()
     finally:
         server.stop()
     result = floor.measure(database_url, manifest, seconds=min(cfg.seconds, 4.0))

@@ -1,7 +1,12 @@
 """A real `localspot serve` process for the load to hit, and what the benchmark reads off it.
 
-Peak memory and CPU come from /proc for the whole process tree: with `--workers 2` uvicorn runs a
-supervisor and two worker processes, and each one's memory counts.
+Peak memory and CPU come from /proc for the whole process tree: with `--workers 2` LocalSpot runs a
+supervisor and two worker processes forked from it, and each one's memory counts. Two measures:
+
+- the sum of each process's RSS high-water mark (VmHWM): an upper bound, since pages the forked
+  workers share with the supervisor (the imported code) count once per process;
+- the peak of the tree's proportional set size (Pss: a shared page counts 1/N in each of its N
+  processes), sampled every `PSS_SAMPLE_S` while the server runs: what the tree really held.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +24,26 @@ from pathlib import Path
 
 STARTUP_TIMEOUT_S = 60
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PSS_SAMPLE_S = 0.25
+
+
+class PssSampler:
+    """The highest sum of Pss over a process tree, sampled on a thread of the benchmark's own."""
+
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self.peak_kb = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pss-sampler", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._done.wait(PSS_SAMPLE_S):
+            self.peak_kb = max(self.peak_kb, sum(_pss_kb(pid) for pid in process_tree(self.root)))
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
 
 
 @dataclass
@@ -26,6 +52,7 @@ class Server:
     port: int
     startup_seconds: float
     log_path: Path
+    pss: PssSampler | None = None
 
     def tree(self) -> list[int]:
         return process_tree(self.process.pid)
@@ -35,10 +62,15 @@ class Server:
         pids = self.tree()
         return sum(_status_kb(pid, "VmHWM") for pid in pids) / 1024, len(pids)
 
+    def peak_pss_mb(self) -> float:
+        return self.pss.peak_kb / 1024 if self.pss else 0.0
+
     def cpu_seconds(self) -> float:
         return sum(_cpu_ticks(pid) for pid in self.tree()) / CLOCK_TICKS
 
     def stop(self) -> None:
+        if self.pss:
+            self.pss.stop()
         self.process.terminate()
         try:
             self.process.wait(timeout=15)
@@ -62,7 +94,7 @@ def start(database_url: str, token: str, workers: int, log_path: Path, probe_pat
     with log_path.open("wb") as log:
         launched = time.perf_counter()
         process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
-    server = Server(process, port, 0.0, log_path)
+    server = Server(process, port, 0.0, log_path, PssSampler(process.pid))
     _wait_for_answer(server, f"http://127.0.0.1:{port}{probe_path}", token)
     server.startup_seconds = time.perf_counter() - launched
     if workers > 1:
@@ -135,6 +167,16 @@ def _parent_of(pid: int) -> int | None:
 def _cpu_ticks(pid: int) -> int:
     fields = _stat_fields(pid)
     return int(fields[11]) + int(fields[12]) if fields else 0  # utime + stime
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:  # the process ended while we looked
+        pass
+    return 0
 
 
 def _status_kb(pid: int, field: str) -> int:

@@ -10,6 +10,7 @@ import uvicorn
 
 from localspot.app import create_app, create_service
 from localspot.settings import Settings
+from localspot.workers import STARTUP_FAILURE, Supervisor
 
 ENV_PREFIX = "LOCALSPOT_"
 
@@ -88,12 +89,12 @@ def serve(
     os.environ[ENV_PREFIX + "TOKEN"] = ",".join(settings.tokens)
     os.environ[ENV_PREFIX + "POOL_SIZE"] = str(settings.pool_size)
     os.environ[ENV_PREFIX + "BOOTSTRAPPED"] = "1"  # migrated and set up above, once for all workers
-    uvicorn.run(
-        "localspot.cli:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=access_log,
-        log_level="info",
+    config = uvicorn.Config(
+        "localspot.cli:app_from_env", factory=True, host=host, port=port, access_log=access_log, log_level="info"
     )
+    if workers > 1:
+        raise SystemExit(Supervisor(config, workers).run())
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:
+        raise SystemExit(STARTUP_FAILURE)

@@ -33,7 +33,7 @@ def test_benchmark_runs_on_a_tiny_store_and_writes_its_report(isolated_cache: Pa
         assert result["check"] == "ok", result
         assert result["records_per_s"] > 0
     assert case.floor["records_per_s"] > 0 and case.floor["statements_per_batch"] > 0
-    assert case.startup_s > 0 and case.peak_rss_mb > 0
+    assert case.startup_s > 0 and case.peak_rss_mb > 0 and case.peak_pss_mb > 0
     report = (out / "benchmarks.md").read_text()
     assert "## Targets (issue 4)" in report and "raw storage floor" in report
     if importlib.util.find_spec("matplotlib"):  # the `bench` extra; `make test` installs only `dev`

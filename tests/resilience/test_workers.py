@@ -3,13 +3,20 @@
 Each worker caches the portal's property definitions. A definition change made through one worker
 must reach the others before their next request, or they would validate against stale rules.
 Requests here go through fresh connections, so they spread over the workers.
+
+The workers are forked by a supervisor (localspot.workers): one that dies is replaced, and stopping the
+supervisor stops them all.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+
 import httpx
 
-from tests.live import Server
+from tests.live import Server, children_of
 
 ROUNDS = 24  # several requests per worker: each lands on whichever worker accepts the connection
 
@@ -79,3 +86,58 @@ def test_definition_changes_reach_every_worker(fresh_database, tmp_path):  # noq
         assert all("PROPERTY_DOESNT_EXIST" in r.text for r in archived)
     finally:
         server.stop()
+
+
+def _wait_for(condition, timeout_s: float = 15):  # noqa: ANN001, ANN202
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"not true within {timeout_s}s: {condition}")
+
+
+def _workers(server: Server, count: int, gone: int | None = None) -> set[int]:
+    """The supervisor's worker processes, once there are `count` of them (none of them `gone`)."""
+
+    def counted() -> set[int] | None:
+        found = children_of(server.process.pid)
+        return found if len(found) == count and gone not in found else None
+
+    return _wait_for(counted)
+
+
+def _cmdline(pid: int) -> bytes:
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return f.read()
+
+
+def _answers(server: Server) -> bool:
+    with httpx.Client(base_url=server.base_url, headers=server.headers) as http:
+        return http.get("/crm/v3/objects/tasks?limit=1").status_code == 200
+
+
+def test_a_worker_that_dies_is_replaced(fresh_database, tmp_path):  # noqa: ANN001
+    server = Server(fresh_database, tmp_path / "server.log", workers=2).start()
+    try:
+        workers = _workers(server, 2)
+        # Forked from the supervisor, with LocalSpot already imported: not fresh interpreters.
+        assert {_cmdline(pid) for pid in workers} == {_cmdline(server.process.pid)}
+        victim = min(workers)
+        os.kill(victim, signal.SIGKILL)
+        assert all(_answers(server) for _ in range(10))  # the other worker serves meanwhile
+        _workers(server, 2, gone=victim)
+        _wait_for(lambda: server.log().count("Application startup complete") == 3)
+        assert f"worker {victim} exited" in server.log()
+        assert all(_answers(server) for _ in range(10))
+    finally:
+        server.stop()
+
+
+def test_stopping_the_supervisor_stops_every_worker(fresh_database, tmp_path):  # noqa: ANN001
+    server = Server(fresh_database, tmp_path / "server.log", workers=3).start()
+    workers = _workers(server, 3)
+    os.kill(server.process.pid, signal.SIGTERM)  # the supervisor alone, as a process manager would
+    assert server.process.wait(timeout=15) == 0
+    assert not [pid for pid in workers if os.path.exists(f"/proc/{pid}")]
+    assert server.log().count("Finished server process") == 3  # each worker shut down cleanly

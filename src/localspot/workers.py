@@ -1,5 +1,5 @@
 """`localspot serve --workers N`: N server processes forked from one that has already imported LocalSpot
-and set up the database, all accepting on one listening socket.
+and set up the database, each accepting on a socket of its own on the same port (`Supervisor._listen`).
 
 uvicorn's own process manager spawns each worker as a fresh interpreter, which imports everything again:
 with two workers, start-up to the first answer took 1.2-1.9 s against 0.7-0.95 s for one, and its
@@ -17,8 +17,9 @@ import contextlib
 import logging
 import os
 import signal
+import socket
+import sys
 import time
-from socket import socket
 
 import uvicorn
 
@@ -32,32 +33,55 @@ class Supervisor:
     def __init__(self, config: uvicorn.Config, workers: int) -> None:
         self.config = config
         self.workers = workers
-        self.children: set[int] = set()
+        self.children: dict[int, socket.socket] = {}  # worker pid -> the socket it accepts on
         self.stopping = False
         self.exit_code = 0
 
     def run(self) -> int:
         """Serve until SIGINT or SIGTERM; returns the exit code for the `localspot` command."""
-        sock = self.config.bind_socket()
+        try:
+            sockets = self._listen()
+        except OSError as exc:  # the port is taken, say
+            log.error("cannot listen on %s:%s: %s", self.config.host, self.config.port, exc)
+            return STARTUP_FAILURE
         signal.signal(signal.SIGINT, self._stop)
         signal.signal(signal.SIGTERM, self._stop)
         try:
-            for _ in range(self.workers):
+            for sock in sockets:
                 self._fork(sock)
-            self._supervise(sock)
+            self._supervise()
         finally:
-            sock.close()
+            for sock in set(sockets):
+                sock.close()
         return self.exit_code
 
-    def _fork(self, sock: socket) -> None:
+    def _listen(self) -> list[socket.socket]:
+        """A listening socket per worker, all on one port (`SO_REUSEPORT`), where the kernel spreads new
+        connections over them by address. On one shared socket, whichever idle worker woke first took
+        every pending connection (asyncio accepts in a loop): a client's 4 keep-alive connections, opened
+        together, often all landed on one worker and left the other core idle. Elsewhere than Linux
+        `SO_REUSEPORT` does not spread connections, so the workers share one socket there."""
+        config = self.config
+        shared = not sys.platform.startswith("linux")
+        first = _listening(config.host, config.port, config.backlog, reuse_port=not shared)
+        port = first.getsockname()[1]
+        others = [
+            first if shared else _listening(config.host, port, config.backlog, True) for _ in range(1, self.workers)
+        ]
+        log.info(
+            "LocalSpot running on http://%s:%s with %s workers (Press CTRL+C to quit)", config.host, port, self.workers
+        )
+        return [first, *others]
+
+    def _fork(self, sock: socket.socket) -> None:
         pid = os.fork()
         if pid == 0:
             os._exit(self._work(sock))  # never return into the parent's loop
-        self.children.add(pid)
+        self.children[pid] = sock
         if self.stopping:  # a signal arrived between the fork and the line above
             os.kill(pid, signal.SIGTERM)
 
-    def _work(self, sock: socket) -> int:
+    def _work(self, sock: socket.socket) -> int:
         # The parent's handlers would signal its children from here; uvicorn installs the worker's own.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -70,15 +94,15 @@ class Supervisor:
                 return 1
         return 0 if server.started else STARTUP_FAILURE
 
-    def _supervise(self, sock: socket) -> None:
+    def _supervise(self) -> None:
         while self.children:
             try:
                 pid, status = os.wait()
             except ChildProcessError:
                 return
-            self.children.discard(pid)
+            sock = self.children.pop(pid, None)
             code = os.waitstatus_to_exitcode(status)
-            if self.stopping:
+            if self.stopping or sock is None:
                 continue
             if code == STARTUP_FAILURE:
                 # The app cannot start (the database went away, say): another fork would fail the same way.
@@ -86,6 +110,7 @@ class Supervisor:
                 self.exit_code = STARTUP_FAILURE
                 self._stop()
                 continue
+            # Its socket stayed open here, so connections the kernel sent it meanwhile wait for the next.
             log.warning("worker %s exited (%s); starting another", pid, code)
             time.sleep(RESTART_DELAY_S)
             if not self.stopping:
@@ -93,6 +118,17 @@ class Supervisor:
 
     def _stop(self, *_signal: object) -> None:
         self.stopping = True
-        for pid in self.children:
+        for pid in list(self.children):
             with contextlib.suppress(ProcessLookupError):  # it died and awaits its wait()
                 os.kill(pid, signal.SIGTERM)
+
+
+def _listening(host: str, port: int, backlog: int, reuse_port: bool) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(backlog)  # connections queue from now on, before the workers are up
+    sock.set_inheritable(True)
+    return sock

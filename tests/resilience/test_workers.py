@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 
 import httpx
@@ -141,3 +142,43 @@ def test_stopping_the_supervisor_stops_every_worker(fresh_database, tmp_path):  
     assert server.process.wait(timeout=15) == 0
     assert not [pid for pid in workers if os.path.exists(f"/proc/{pid}")]
     assert server.log().count("Finished server process") == 3  # each worker shut down cleanly
+
+
+def _connections_held(pid: int, port: int) -> int:
+    """How many established TCP connections to `port` the process `pid` holds (/proc/net/tcp, /proc/PID/fd)."""
+    established = set()
+    with open("/proc/net/tcp") as table:
+        for line in list(table)[1:]:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[1].split(":")[1], 16) == port:
+                established.add(fields[9])
+    held = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        held += target.startswith("socket:[") and target[8:-1] in established
+    return held
+
+
+def test_connections_opened_together_spread_over_the_workers(fresh_database, tmp_path):  # noqa: ANN001
+    """A client's keep-alive connections, opened at once while the workers are idle, must not all land
+    on one worker (each worker accepts on a socket of its own; the kernel spreads connections)."""
+    server = Server(fresh_database, tmp_path / "server.log", workers=2).start()
+    clients = []
+    try:
+        workers = _workers(server, 2)
+        time.sleep(0.5)  # the start-up probes' connections are closed
+        clients = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(16)]
+
+        def all_accepted() -> list[int] | None:
+            counts = [_connections_held(pid, server.port) for pid in workers]
+            return counts if sum(counts) == len(clients) else None
+
+        counts = _wait_for(all_accepted)
+        assert min(counts) >= 2, counts  # all 16 on one worker, or 15 of them, would be 1 chance in 2,000
+    finally:
+        for client in clients:
+            client.close()
+        server.stop()

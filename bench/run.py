@@ -1,7 +1,7 @@
 """`make bench`: LocalSpot's benchmark (issue 4), end to end on this machine.
 
-For each store (SQLite at every size; PostgreSQL with 2 workers when one is reachable) it copies or
-builds a populated database, starts `localspot serve`, times it to the first answer, drives each
+For each store (SQLite at every size; PostgreSQL when one is reachable) it copies or builds a
+populated database, starts `localspot serve --workers 2`, times it to the first answer, drives each
 operation from a separate load-generator process, reads the server's peak memory, stops it, and
 measures the raw storage floor of the same batch upsert. Results go to docs/benchmarks.md and
 docs/benchmarks.png.

@@ -14,6 +14,7 @@ own app, engine and connections after the fork (`cli.app_from_env`).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
 import signal
@@ -27,6 +28,8 @@ log = logging.getLogger("localspot")
 
 RESTART_DELAY_S = 0.5  # between a worker's death and its replacement: a crash loop must not spin
 STARTUP_FAILURE = 3  # uvicorn's exit code when the app could not start
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process receives when its parent dies
 
 
 class Supervisor:
@@ -38,14 +41,14 @@ class Supervisor:
         self.exit_code = 0
 
     def run(self) -> int:
-        """Serve until SIGINT or SIGTERM; returns the exit code for the `localspot` command."""
+        """Serve until SIGINT, SIGTERM or SIGHUP; returns the exit code for the `localspot` command."""
         try:
             sockets = self._listen()
         except OSError as exc:  # the port is taken, say
             log.error("cannot listen on %s:%s: %s", self.config.host, self.config.port, exc)
             return STARTUP_FAILURE
-        signal.signal(signal.SIGINT, self._stop)
-        signal.signal(signal.SIGTERM, self._stop)
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self._stop)
         try:
             for sock in sockets:
                 self._fork(sock)
@@ -74,17 +77,20 @@ class Supervisor:
         return [first, *others]
 
     def _fork(self, sock: socket.socket) -> None:
+        supervisor = os.getpid()
         pid = os.fork()
         if pid == 0:
-            os._exit(self._work(sock))  # never return into the parent's loop
+            os._exit(self._work(sock, supervisor))  # never return into the parent's loop
         self.children[pid] = sock
         if self.stopping:  # a signal arrived between the fork and the line above
             os.kill(pid, signal.SIGTERM)
 
-    def _work(self, sock: socket.socket) -> int:
+    def _work(self, sock: socket.socket, supervisor: int) -> int:
         # The parent's handlers would signal its children from here; uvicorn installs the worker's own.
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_DFL)
+        if not _stop_with(supervisor):
+            return 0
         server = uvicorn.Server(self.config)
         try:
             server.run(sockets=[sock])
@@ -132,3 +138,12 @@ def _listening(host: str, port: int, backlog: int, reuse_port: bool) -> socket.s
     sock.listen(backlog)  # connections queue from now on, before the workers are up
     sock.set_inheritable(True)
     return sock
+
+
+def _stop_with(supervisor: int) -> bool:
+    """Have the kernel send this worker SIGTERM when the supervisor dies (Linux), so that a supervisor
+    killed with SIGKILL leaves no workers holding the port; False if it is already gone."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    return os.getppid() == supervisor  # it may have died before prctl took effect

@@ -10,6 +10,7 @@ supervisor stops them all.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -108,6 +109,13 @@ def _workers(server: Server, count: int, gone: int | None = None) -> set[int]:
     return _wait_for(counted)
 
 
+def _kill_group(server: Server) -> None:
+    """Whatever is left of the server when an assertion failed: its workers outlive the supervisor."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.process.pid, signal.SIGKILL)  # the server runs in a process group of its own
+    server.process.wait()
+
+
 def _cmdline(pid: int) -> bytes:
     with open(f"/proc/{pid}/cmdline", "rb") as f:
         return f.read()
@@ -137,11 +145,27 @@ def test_a_worker_that_dies_is_replaced(fresh_database, tmp_path):  # noqa: ANN0
 
 def test_stopping_the_supervisor_stops_every_worker(fresh_database, tmp_path):  # noqa: ANN001
     server = Server(fresh_database, tmp_path / "server.log", workers=3).start()
-    workers = _workers(server, 3)
-    os.kill(server.process.pid, signal.SIGTERM)  # the supervisor alone, as a process manager would
-    assert server.process.wait(timeout=15) == 0
-    assert not [pid for pid in workers if os.path.exists(f"/proc/{pid}")]
-    assert server.log().count("Finished server process") == 3  # each worker shut down cleanly
+    try:
+        workers = _workers(server, 3)
+        os.kill(server.process.pid, signal.SIGTERM)  # the supervisor alone, as a process manager would
+        assert server.process.wait(timeout=15) == 0
+        assert not [pid for pid in workers if os.path.exists(f"/proc/{pid}")]
+        assert server.log().count("Finished server process") == 3  # each worker shut down cleanly
+    finally:
+        _kill_group(server)
+
+
+def test_workers_stop_when_the_supervisor_is_killed(fresh_database, tmp_path):  # noqa: ANN001
+    server = Server(fresh_database, tmp_path / "server.log", workers=2).start()
+    workers = _workers(server, 2)
+    try:
+        os.kill(server.process.pid, signal.SIGKILL)  # no handler runs: the kernel tells the workers
+        server.process.wait()
+        _wait_for(lambda: not [pid for pid in workers if os.path.exists(f"/proc/{pid}")])
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", server.port))  # nothing holds the port any more
+    finally:
+        _kill_group(server)
 
 
 def _connections_held(pid: int, port: int) -> int:

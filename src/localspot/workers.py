@@ -66,7 +66,10 @@ class Supervisor:
         `SO_REUSEPORT` does not spread connections, so the workers share one socket there."""
         config = self.config
         shared = not sys.platform.startswith("linux")
-        first = _listening(config.host, config.port, config.backlog, reuse_port=not shared)
+        # Any process of this user may join a port's SO_REUSEPORT group: a second LocalSpot started on a
+        # taken port would silently share its connections. Taking the port plainly first fails instead.
+        port = config.port if shared else _unclaimed(config.host, config.port)
+        first = _listening(config.host, port, config.backlog, reuse_port=not shared)
         port = first.getsockname()[1]
         others = [
             first if shared else _listening(config.host, port, config.backlog, True) for _ in range(1, self.workers)
@@ -129,9 +132,21 @@ class Supervisor:
                 os.kill(pid, signal.SIGTERM)
 
 
-def _listening(host: str, port: int, backlog: int, reuse_port: bool) -> socket.socket:
+def _unclaimed(host: str, port: int) -> int:
+    """The port (a free one for 0), after checking that no one listens on it; OSError if someone does."""
+    with _socket(host) as probe:
+        probe.bind((host, port))
+        return probe.getsockname()[1]
+
+
+def _socket(host: str) -> socket.socket:
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past connections' TIME_WAIT do not count
+    return sock
+
+
+def _listening(host: str, port: int, backlog: int, reuse_port: bool) -> socket.socket:
+    sock = _socket(host)
     if reuse_port:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))

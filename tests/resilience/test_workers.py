@@ -14,6 +14,8 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 
 import httpx
@@ -206,3 +208,18 @@ def test_connections_opened_together_spread_over_the_workers(fresh_database, tmp
         for client in clients:
             client.close()
         server.stop()
+
+
+def test_a_second_server_on_a_taken_port_fails_instead_of_sharing_it(fresh_database, tmp_path):  # noqa: ANN001
+    """The workers' sockets share their port (SO_REUSEPORT), which any process of the same user could
+    join: a second server must be refused the port, not given part of the first one's connections."""
+    first = Server(fresh_database, tmp_path / "first.log", workers=2).start()
+    command = [sys.executable, "-m", "localspot", "serve", "--port", str(first.port), "--db", fresh_database]
+    second = subprocess.Popen([*command, "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        output, _ = second.communicate(timeout=30)
+        assert second.returncode == 3, output
+        assert b"cannot listen" in output
+    finally:
+        second.kill()
+        first.stop()

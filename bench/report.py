@@ -248,7 +248,8 @@ def _server_section(cases: list[Any]) -> list[str]:
     lines += [
         "",
         "Peak Pss is the highest sum of the server processes' proportional set size (/proc/PID/smaps_rollup), "
-        "sampled every 0.25 s: a page shared by N processes counts 1/N in each. The sum of each process's RSS "
+        "sampled every 0.25 s (a spike shorter than that could be missed): a page shared by N processes counts "
+        "1/N in each. The sum of each process's RSS "
         "high-water mark (VmHWM, /proc/PID/status) is an upper bound: the workers are forked from the "
         "supervisor and share its pages (the imported code), which it counts once per process.",
     ]

@@ -28,6 +28,7 @@ class Server:
     token: str = field(default_factory=lambda: f"pat-live-{uuid.uuid4().hex[:12]}")
     workers: int = 1
     port: int = 0
+    nohup: bool = False  # start it as `nohup` does: SIGHUP ignored
     process: subprocess.Popen | None = None
 
     @property
@@ -44,6 +45,7 @@ class Server:
     def start(self) -> Server:
         self.port = self.port or free_port()
         args = [
+            *(["nohup"] if self.nohup else []),
             sys.executable,
             "-m",
             "localspot",
@@ -69,7 +71,7 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"localspot exited with {self.process.returncode}:\n{self.log()}")
             try:
-                # Every worker must be up; with one listening socket, a few answers are a fair sign.
+                # Every worker must be up; a few answers are a fair sign (tests that need more wait for the log).
                 for _ in range(self.workers):
                     httpx.get(self.base_url + "/crm/v3/objects/tasks/1", headers=self.headers, timeout=2)
                 return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 
@@ -95,6 +96,7 @@ def serve(
     if workers > 1:
         raise SystemExit(Supervisor(config, workers).run())
     server = uvicorn.Server(config)
-    server.run()
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C: uvicorn re-raises it once it has shut down
+        server.run()
     if not server.started:
         raise SystemExit(STARTUP_FAILURE)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -19,6 +20,7 @@ import sys
 import time
 
 import httpx
+import pytest
 
 from tests.live import Server, children_of
 
@@ -128,6 +130,23 @@ def _answers(server: Server) -> bool:
         return http.get("/crm/v3/objects/tasks?limit=1").status_code == 200
 
 
+def _started(server: Server, count: int) -> None:
+    """Wait until `count` workers in all have finished starting (each logs it once)."""
+    _wait_for(lambda: server.log().count("Application startup complete") >= count)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _restart_delays(server: Server) -> list[float]:
+    return [float(d) for d in re.findall(r"starting another in ([0-9.]+) s", server.log())]
+
+
 def test_a_worker_that_dies_is_replaced(fresh_database, tmp_path):  # noqa: ANN001
     server = Server(fresh_database, tmp_path / "server.log", workers=2).start()
     try:
@@ -136,34 +155,58 @@ def test_a_worker_that_dies_is_replaced(fresh_database, tmp_path):  # noqa: ANN0
         assert {_cmdline(pid) for pid in workers} == {_cmdline(server.process.pid)}
         victim = min(workers)
         os.kill(victim, signal.SIGKILL)
-        assert all(_answers(server) for _ in range(10))  # the other worker serves meanwhile
-        _workers(server, 2, gone=victim)
-        _wait_for(lambda: server.log().count("Application startup complete") == 3)
+        # Every request is answered: by the other worker, or (connections the kernel queued on the dead
+        # one's socket, which the supervisor keeps open) by its replacement.
+        assert all(_answers(server) for _ in range(10))
+        (replacement,) = _workers(server, 2, gone=victim) - workers
+        _started(server, 3)
         assert f"worker {victim} exited" in server.log()
         assert all(_answers(server) for _ in range(10))
+        # A replacement that dies young waits twice as long before the next one: no fork loop.
+        os.kill(replacement, signal.SIGKILL)
+        _wait_for(lambda: len(_restart_delays(server)) == 2)
+        first, second = _restart_delays(server)
+        assert second == 2 * first
+        _started(server, 4)
     finally:
         server.stop()
 
 
-def test_stopping_the_supervisor_stops_every_worker(fresh_database, tmp_path):  # noqa: ANN001
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_stopping_the_supervisor_stops_every_worker(fresh_database, tmp_path, signum):  # noqa: ANN001
     server = Server(fresh_database, tmp_path / "server.log", workers=3).start()
     try:
         workers = _workers(server, 3)
-        os.kill(server.process.pid, signal.SIGTERM)  # the supervisor alone, as a process manager would
+        _started(server, 3)
+        os.kill(server.process.pid, signum)  # the supervisor alone, as a process manager would
         assert server.process.wait(timeout=15) == 0
-        assert not [pid for pid in workers if os.path.exists(f"/proc/{pid}")]
+        assert not [pid for pid in workers if _alive(pid)]
         assert server.log().count("Finished server process") == 3  # each worker shut down cleanly
     finally:
         _kill_group(server)
 
 
+def test_an_ignored_hangup_stays_ignored(fresh_database, tmp_path):  # noqa: ANN001
+    """Under `nohup`, closing the terminal must not stop the server (nor its workers)."""
+    server = Server(fresh_database, tmp_path / "server.log", workers=2, nohup=True).start()
+    try:
+        workers = _workers(server, 2)
+        _started(server, 2)
+        os.killpg(server.process.pid, signal.SIGHUP)  # what a closing terminal sends the whole group
+        time.sleep(1)
+        assert server.process.poll() is None and all(_alive(pid) for pid in workers)
+        assert all(_answers(server) for _ in range(4))
+    finally:
+        server.stop()
+
+
 def test_workers_stop_when_the_supervisor_is_killed(fresh_database, tmp_path):  # noqa: ANN001
     server = Server(fresh_database, tmp_path / "server.log", workers=2).start()
-    workers = _workers(server, 2)
     try:
+        workers = _workers(server, 2)
         os.kill(server.process.pid, signal.SIGKILL)  # no handler runs: the kernel tells the workers
         server.process.wait()
-        _wait_for(lambda: not [pid for pid in workers if os.path.exists(f"/proc/{pid}")])
+        _wait_for(lambda: not [pid for pid in workers if _alive(pid)])
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", server.port))  # nothing holds the port any more
     finally:
@@ -223,3 +266,16 @@ def test_a_second_server_on_a_taken_port_fails_instead_of_sharing_it(fresh_datab
     finally:
         second.kill()
         first.stop()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ctrl_c_stops_the_server_cleanly(fresh_database, tmp_path, workers):  # noqa: ANN001
+    server = Server(fresh_database, tmp_path / "server.log", workers=workers).start()
+    try:
+        _started(server, workers)
+        os.killpg(server.process.pid, signal.SIGINT)  # what Ctrl+C sends the terminal's foreground group
+        assert server.process.wait(timeout=15) == 0, server.log()
+        assert "Aborted" not in server.log() and "Traceback" not in server.log()
+        assert server.log().count("Finished server process") == workers
+    finally:
+        _kill_group(server)

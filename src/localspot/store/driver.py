@@ -13,8 +13,8 @@ its column order and skips both:
 JSON columns take Python values (dicts); `run` serializes them with orjson, as each form needs.
 
 A `Lookup` is the read side: a SELECT run through `exec_driver_sql`, with no statement cache key, no
-bind or result processors, its rows plain tuples. Finding 100 records by unique value this way took
-half the time it took through `Connection.execute`.
+bind or result processors (values come back as the driver made them: JSON as text on SQLite). Finding
+100 records by unique value this way took half the time it took through `Connection.execute`.
 
 Only the hot paths use them; everything else goes through SQLAlchemy as usual.
 """

@@ -16,7 +16,7 @@ from localspot.store.driver import Lookup, ManyRows
 
 _o, _u, _p = t.objects.c, t.unique_values.c, t.portals.c
 
-# Hot statements are built once, with bind parameters, and run on the driver (store.driver): rebuilding
+# Hot statements are built once, with bind parameters; the hottest run on the driver (store.driver): rebuilding
 # a statement (and its cache key) on every call cost more than running it.
 _ALLOCATE_IDS = (
     t.portals.update()

@@ -78,7 +78,7 @@ class WalCheckpointer:
         self._closed = True
         self._wake.set()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join()  # a checkpoint under way finishes: its connection must not outlive close()
 
     def _run(self) -> None:
         connection = sqlite3.connect(self._database, isolation_level=None)  # used by this thread only

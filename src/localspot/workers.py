@@ -4,7 +4,7 @@ and set up the database, each accepting on a socket of its own on the same port 
 uvicorn's own process manager spawns each worker as a fresh interpreter, which imports everything again:
 with two workers, start-up to the first answer took 1.23-1.90 s in the benchmark, and its supervisor
 process (which had imported LocalSpot to migrate the database) stayed resident beside them. Forked
-workers start with the imports done (0.86-1.31 s), and share those pages until they write to them.
+workers start with the imports done (0.75-1.31 s), and share those pages until they write to them.
 
 The parent only supervises. It holds no thread, no database connection and no event loop (the set-up
 closed them), so it can fork a replacement for a worker that died at any time. Each worker builds its

@@ -6,6 +6,7 @@ server at once, the way a crashed container or OOM kill would.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -89,9 +90,11 @@ class Server:
                 self.kill()
 
     def kill(self) -> None:
-        """SIGKILL the whole server: no shutdown handlers, no flushing, like a crash."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
+        """SIGKILL the whole server: no shutdown handlers, no flushing, like a crash. The whole process
+        group, even when the supervisor already exited: its workers may have outlived it."""
+        if self.process:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
 
@@ -105,12 +108,21 @@ def children_of(pid: int) -> set[int]:
     """Live child processes of `pid` (from /proc; zombies excluded)."""
     children = set()
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended while we looked
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
+        fields = _stat(int(entry.name)) if entry.name.isdigit() else None
+        if fields and int(fields[1]) == pid and fields[0] != "Z":
             children.add(int(entry.name))
     return children
+
+
+def alive(pid: int) -> bool:
+    """Running, neither gone nor a zombie waiting for its parent."""
+    fields = _stat(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def _stat(pid: int) -> list[str] | None:
+    """/proc/PID/stat's fields after the process name (state first, then the parent's pid)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # the process ended while we looked
+        return None

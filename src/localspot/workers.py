@@ -131,9 +131,9 @@ class Supervisor:
                 pid, status = os.wait()
             except ChildProcessError:
                 return
-            sock, forked = self.children.pop(pid, (None, 0.0))
+            sock, forked = self.children.pop(pid)  # wait() reports only children, all recorded at fork
             code = os.waitstatus_to_exitcode(status)
-            if self.stopping or sock is None:
+            if self.stopping:
                 continue
             if code == STARTUP_FAILURE and pid in self.first_workers:
                 # The app cannot start at all (no database, say): more forks would fail the same way.

@@ -10,7 +10,6 @@ supervisor stops them all.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import signal
@@ -22,7 +21,7 @@ import time
 import httpx
 import pytest
 
-from tests.live import Server, children_of
+from tests.live import Server, alive, children_of
 
 ROUNDS = 24  # several requests per worker: each lands on whichever worker accepts the connection
 
@@ -113,13 +112,6 @@ def _workers(server: Server, count: int, gone: int | None = None) -> set[int]:
     return _wait_for(counted)
 
 
-def _kill_group(server: Server) -> None:
-    """Whatever is left of the server when an assertion failed: its workers outlive the supervisor."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(server.process.pid, signal.SIGKILL)  # the server runs in a process group of its own
-    server.process.wait()
-
-
 def _cmdline(pid: int) -> bytes:
     with open(f"/proc/{pid}/cmdline", "rb") as f:
         return f.read()
@@ -133,14 +125,6 @@ def _answers(server: Server) -> bool:
 def _started(server: Server, count: int) -> None:
     """Wait until `count` workers in all have finished starting (each logs it once)."""
     _wait_for(lambda: server.log().count("Application startup complete") >= count)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def _restart_delays(server: Server) -> list[float]:
@@ -180,10 +164,10 @@ def test_stopping_the_supervisor_stops_every_worker(fresh_database, tmp_path, si
         _started(server, 3)
         os.kill(server.process.pid, signum)  # the supervisor alone, as a process manager would
         assert server.process.wait(timeout=15) == 0
-        assert not [pid for pid in workers if _alive(pid)]
+        assert not [pid for pid in workers if alive(pid)]
         assert server.log().count("Finished server process") == 3  # each worker shut down cleanly
     finally:
-        _kill_group(server)
+        server.kill()
 
 
 def test_an_ignored_hangup_stays_ignored(fresh_database, tmp_path):  # noqa: ANN001
@@ -194,7 +178,7 @@ def test_an_ignored_hangup_stays_ignored(fresh_database, tmp_path):  # noqa: ANN
         _started(server, 2)
         os.killpg(server.process.pid, signal.SIGHUP)  # what a closing terminal sends the whole group
         time.sleep(1)
-        assert server.process.poll() is None and all(_alive(pid) for pid in workers)
+        assert server.process.poll() is None and all(alive(pid) for pid in workers)
         assert all(_answers(server) for _ in range(4))
     finally:
         server.stop()
@@ -206,11 +190,11 @@ def test_workers_stop_when_the_supervisor_is_killed(fresh_database, tmp_path):  
         workers = _workers(server, 2)
         os.kill(server.process.pid, signal.SIGKILL)  # no handler runs: the kernel tells the workers
         server.process.wait()
-        _wait_for(lambda: not [pid for pid in workers if _alive(pid)])
+        _wait_for(lambda: not [pid for pid in workers if alive(pid)])
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", server.port))  # nothing holds the port any more
     finally:
-        _kill_group(server)
+        server.kill()
 
 
 def _connections_held(pid: int, port: int) -> int:
@@ -278,4 +262,4 @@ def test_ctrl_c_stops_the_server_cleanly(fresh_database, tmp_path, workers):  # 
         assert "Aborted" not in server.log() and "Traceback" not in server.log()
         assert server.log().count("Finished server process") == workers
     finally:
-        _kill_group(server)
+        server.kill()

@@ -99,6 +99,7 @@ class Lookup:
         self._sql: dict[str, str] = {}
 
     def rows(self, conn: Connection, params: dict[str, Any]) -> list[tuple]:
+        """Both drivers ignore parameters the statement does not name (`archived` when unfiltered)."""
         is_sqlite = conn.dialect.name == "sqlite"
         if is_sqlite:
             params = {**params, **{name: orjson.dumps(params[name]).decode() for name in self._lists}}

@@ -138,9 +138,7 @@ class RecordOps:
         ids = sorted(ids)
         if not ids:
             return {}
-        params = {"portal": self.portal_id, "type": object_type_id, "ids": ids}
-        if archived is not None:
-            params["archived"] = archived
+        params = {"portal": self.portal_id, "type": object_type_id, "ids": ids, "archived": archived}
         rows = _objects_by_id(archived is not None, lock).rows(self.conn, params)
         return {row[0]: _stored(row) for row in rows}
 
@@ -176,9 +174,13 @@ class RecordOps:
         if not keys:
             return {}
         names, values = sorted({n for n, _ in keys}), sorted({v for _, v in keys})
-        params = {"portal": self.portal_id, "type": object_type_id, "names": names, "values": values}
-        if archived is not None:
-            params["archived"] = archived
+        params = {
+            "portal": self.portal_id,
+            "type": object_type_id,
+            "names": names,
+            "values": values,
+            "archived": archived,
+        }
         rows = _held_objects(archived is not None, lock).rows(self.conn, params)
         return {(row[0], row[1]): _stored(row[2:]) for row in rows if (row[0], row[1]) in keys}
 

@@ -16,8 +16,8 @@ from localspot.crm.values import (
     check_value,
     missing_required,
     normalize,
+    normalize_ahead,
     normalize_properties,
-    prenormalize,
     property_values_error,
 )
 
@@ -354,19 +354,10 @@ def test_the_memo_starts_over_when_full(monkeypatch):
     assert ("hs_task_subject", str, "s6") in schema.normalized
 
 
-def test_prenormalize_fills_the_memo_and_leaves_problems_to_validation():
-    schema = fresh_tasks()
-    inputs = [
-        {"properties": {"hs_task_subject": "a", "hs_task_status": "DONE"}},
-        {"properties": "not an object"},
-        "not an input",
-        {"id": "1"},
-        {"id": "key-1", "idProperty": "hs_task_body", "properties": {}},
-    ]
-    prenormalize(schema, inputs)  # no exception: the batch's errors are reported inside the transaction
-    prenormalize(schema, {"inputs": "not a list"})
-    assert schema.normalized[("hs_task_subject", str, "a")] == ("a", None)
-    assert schema.normalized[("hs_task_status", str, "DONE")][1][0] == "INVALID_OPTION"
-    assert ("hs_task_body", str, "key-1") not in schema.normalized  # only upserts store their key
-    prenormalize(schema, inputs, keyed=True)
-    assert schema.normalized[("hs_task_body", str, "key-1")] == ("key-1", None)
+def test_normalize_ahead_collects_problems_and_leaves_multi_selects_to_the_transaction():
+    schema = TypeSchema(fresh_tasks().object_type, {**fresh_tasks().properties, "p": CHECKBOX})
+    changes, problems = normalize_ahead(schema, {"hs_task_subject": "a", "hs_task_status": "DONE", "hs_task_body": ""})
+    assert changes == {"hs_task_subject": "a", "hs_task_body": None}
+    assert [(p.name, p.code) for p in problems] == [("hs_task_status", "INVALID_OPTION")]
+    # `;b` appends to what the record holds: only the transaction, which reads the record, can tell.
+    assert normalize_ahead(schema, {"hs_task_subject": "a", "p": ";b"}) is None

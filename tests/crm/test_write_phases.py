@@ -60,7 +60,8 @@ def watch(service: CrmService, monkeypatch: pytest.MonkeyPatch) -> tuple[Recorde
                 normalizing.in_transaction = rendering.in_transaction = False
 
     monkeypatch.setattr(service.store, "write", watched_write)
-    monkeypatch.setattr(values, "_check", normalizing.wrap(values._check))
+    # Every value passes through check_value (its memo included): none of it may run under the lock.
+    monkeypatch.setattr(values, "check_value", normalizing.wrap(values.check_value))
     monkeypatch.setattr(records, "public_object", rendering.wrap(records.public_object))
     return normalizing, rendering
 
@@ -97,3 +98,21 @@ def test_a_worker_that_has_not_seen_the_catalog_normalizes_inside(service, porta
     status, _ = service.batch_upsert(portal_id, "tasks", upsert_body(["first"], "cold"))
     assert status == 200
     assert normalizing.calls and all(normalizing.calls)
+
+
+def test_work_done_ahead_against_an_old_catalog_is_done_again_inside(service, portal_id):
+    """Another worker changed the definitions after this one last saw them: what this worker parsed and
+    normalized before the transaction is not trusted, and the transaction's catalog decides."""
+    service.batch_upsert(portal_id, "tasks", upsert_body(["warm"], "warm-up"))
+    other_worker = CrmService(service.store)
+    code = {"name": "ext_code", "label": "Code", "type": "number", "fieldType": "number"}
+    code["groupName"] = "taskinformation"
+    other_worker.create_property(portal_id, "tasks", code)
+    body = upsert_body(["fresh"], "new property")
+    body["inputs"][0]["properties"]["ext_code"] = " 7.0 "  # unknown to this worker's last catalog
+    status, out = service.batch_upsert(portal_id, "tasks", body)
+    assert status == 200 and out["results"][0]["properties"]["ext_code"] == "7"
+    other_worker.create_property(portal_id, "tasks", {**code, "name": "ext_rank", "label": "Rank"})
+    created = {"hs_timestamp": "2024-01-01T00:00:00Z", "ext_rank": "8.50"}
+    status, out = service.batch_create(portal_id, "tasks", {"inputs": [{"properties": created}]})
+    assert status == 201 and out["results"][0]["properties"]["ext_rank"] == "8.5"

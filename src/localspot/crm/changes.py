@@ -9,11 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from localspot.crm import batch
+from localspot.crm.ahead import Ahead
 from localspot.crm.definitions import TypeSchema, parse_record_id
 from localspot.crm.errors import HubSpotError, not_found, object_not_found, validation_error
 from localspot.crm.records import (
     AfterCommit,
     Ctx,
+    NormalizedInputs,
     ReadOptions,
     check_id_property,
     non_unique_property,
@@ -74,10 +76,11 @@ def update(ctx: Ctx, schema: TypeSchema, object_id: str, id_property: str | None
     return 200, write_one(ctx, schema, WriteInput(0, None, properties, record))
 
 
-def batch_update(ctx: Ctx, schema: TypeSchema, body: Any) -> AfterCommit:
+def batch_update(ctx: Ctx, schema: TypeSchema, body: Any, normalized: Ahead[NormalizedInputs]) -> AfterCommit:
     """`POST .../batch/update`: by record id or by a unique `idProperty` (not `email`, as HubSpot)."""
     started = now_ms()
     raw_inputs = batch.batch_inputs(body, ctx.limits)
+    ahead = normalized.result(schema)
     traces = batch.trace_ids(raw_inputs)
     ids = [batch.input_id(item, i) for i, item in enumerate(raw_inputs)]
     batch.reject_duplicate_ids(ids)
@@ -92,7 +95,8 @@ def batch_update(ctx: Ctx, schema: TypeSchema, body: Any) -> AfterCommit:
     for index, item in enumerate(raw_inputs):
         properties = batch.input_properties(item, index)
         if ids[index] in records:
-            inputs.append(WriteInput(index, traces[index], properties, records[ids[index]]))
+            record, normalized_values = records[ids[index]], ahead.get(index)
+            inputs.append(WriteInput(index, traces[index], properties, record, normalized=normalized_values))
         else:
             failures.append(Failure(WriteInput(index, traces[index], properties), _missing(schema, ids[index])))
     return write_batch(ctx, schema, inputs, failures, traces, started, success=200)

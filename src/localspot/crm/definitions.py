@@ -144,6 +144,12 @@ class TypeSchema:
             names.add("email")
         return frozenset(names)
 
+    @cached_property
+    def multi_select_names(self) -> frozenset[str]:
+        """Multi-select properties: the one kind whose stored value may depend on the record's current one
+        (an appended selection), so it cannot be normalized before the record is read."""
+        return frozenset(p.name for p in self.properties.values() if p.multi_select)
+
     def identity_property(self, name: str) -> PropertyDefinition | None:
         """A property that may name a record in upsert/read-by-idProperty: unique, or a contact's email."""
         return self.properties[name] if name in self.unique_names else None

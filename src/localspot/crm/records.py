@@ -8,17 +8,18 @@ only writes them out.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from localspot.crm import batch
+from localspot.crm.ahead import Ahead
 from localspot.crm.associations import AssociationTypes, parse_inline
 from localspot.crm.catalog import Catalog
 from localspot.crm.definitions import MAX_UNIQUE_VALUE_LENGTH, TypeSchema, parse_record_id
 from localspot.crm.errors import HubSpotError, not_found, object_not_found, validation_error
 from localspot.crm.public import all_properties, property_history, public_object, selected_properties
 from localspot.crm.timestamps import now_ms
-from localspot.crm.values import InvalidValue, normalize
+from localspot.crm.values import InvalidValue, Normalized, normalize, normalize_ahead
 from localspot.crm.writes import Failure, Planned, WriteInput, persist, validate, whole_batch_error
 from localspot.store.base import StoredObject
 
@@ -57,23 +58,63 @@ class AfterCommit:
 # --- writes ----------------------------------------------------------------------------------------
 
 
-def batch_upsert(ctx: Ctx, schema: TypeSchema, body: Any) -> AfterCommit:
+@dataclass(frozen=True)
+class UpsertBatch:
+    """A batch upsert's body parsed, keyed and its values normalized: all it needs no database for."""
+
+    traces: list[str | None]
+    keyed: list[tuple[str, str, str]]  # (idProperty, normalized key, id as sent) of each input
+    inputs: list[WriteInput]  # `existing` not yet matched
+
+
+def parse_upsert(schema: TypeSchema, body: Any, limits: batch.BatchLimits) -> UpsertBatch:
+    raw_inputs = batch.batch_inputs(body, limits)
+    traces = batch.trace_ids(raw_inputs)
+    keyed = [_upsert_key(schema, item, index) for index, item in enumerate(raw_inputs)]
+    batch.reject_duplicate_ids([(p, key) for p, key, _ in keyed], [raw_id for _, _, raw_id in keyed])
+    inputs = []
+    for index, (id_property, key, raw_id) in enumerate(keyed):
+        # The key is stored as the value of its idProperty: validated with the input's other values.
+        props = {**batch.input_properties(raw_inputs[index], index), id_property: raw_id}
+        normalized = normalize_ahead(schema, props)
+        inputs.append(WriteInput(index, traces[index], props, forced={id_property: key}, normalized=normalized))
+    return UpsertBatch(traces, keyed, inputs)
+
+
+def batch_upsert(ctx: Ctx, schema: TypeSchema, parsed: Ahead[UpsertBatch]) -> AfterCommit:
+    started = now_ms()
+    upsert = parsed.result(schema)
+    matches = _match_upsert_keys(ctx, schema, upsert.keyed)
+    # Two keys may still name one record (e.g. two unique properties of it): HubSpot rejects that too.
+    sent_ids = [raw_id for _, _, raw_id in upsert.keyed]
+    batch.reject_duplicate_ids([m.id if m else ("new", i) for i, m in enumerate(matches)], sent_ids)
+    inputs = [replace(item, existing=match) for item, match in zip(upsert.inputs, matches, strict=True)]
+    return write_batch(ctx, schema, inputs, [], upsert.traces, started, success=200)
+
+
+NormalizedInputs = dict[int, Normalized | None]  # by input index
+
+
+def normalized_inputs(schema: TypeSchema, body: Any, limits: batch.BatchLimits) -> NormalizedInputs:
+    """The values of a batch create's or update's inputs, normalized by input index."""
+    raw_inputs = batch.batch_inputs(body, limits)
+    return {
+        index: normalize_ahead(schema, item["properties"])
+        for index, item in enumerate(raw_inputs)
+        if isinstance(item.get("properties"), dict)
+    }
+
+
+def batch_create(ctx: Ctx, schema: TypeSchema, body: Any, normalized: Ahead[NormalizedInputs]) -> AfterCommit:
     started = now_ms()
     raw_inputs = batch.batch_inputs(body, ctx.limits)
     traces = batch.trace_ids(raw_inputs)
-    inputs = _upsert_inputs(ctx, schema, raw_inputs, traces)
-    return write_batch(ctx, schema, inputs, [], traces, started, success=200)
-
-
-def batch_create(ctx: Ctx, schema: TypeSchema, body: Any) -> AfterCommit:
-    started = now_ms()
-    raw_inputs = batch.batch_inputs(body, ctx.limits)
-    traces = batch.trace_ids(raw_inputs)
+    ahead = normalized.result(schema)
     inputs, failures = [], []
     types = AssociationTypes(ctx.tx)  # one per batch: the portal's labels are read at most once
     for index, item in enumerate(raw_inputs):
         try:
-            inputs.append(_create_input(schema, item, index, traces[index], types))
+            inputs.append(_create_input(schema, item, index, traces[index], types, ahead.get(index)))
         except HubSpotError as error:
             failures.append(Failure(WriteInput(index, traces[index], {}), error))
     return write_batch(ctx, schema, inputs, failures, traces, started, success=201)
@@ -94,11 +135,16 @@ def write_one(ctx: Ctx, schema: TypeSchema, item: WriteInput) -> dict[str, Any]:
 
 
 def _create_input(
-    schema: TypeSchema, item: dict[str, Any], index: int, trace: str | None, types: AssociationTypes
+    schema: TypeSchema,
+    item: dict[str, Any],
+    index: int,
+    trace: str | None,
+    types: AssociationTypes,
+    normalized: Normalized | None = None,
 ) -> WriteInput:
     props = batch.input_properties(item, index)
     associations = parse_inline(schema.object_type.object_type_id, item.get("associations"), types)
-    return WriteInput(index, trace, props, associations=associations)
+    return WriteInput(index, trace, props, associations=associations, normalized=normalized)
 
 
 def write_batch(
@@ -131,24 +177,6 @@ def _written_public(portal_id: int, schema: TypeSchema, p: Planned) -> dict[str,
     if p.input.forced:  # upserts say whether they created or updated
         extra["new"] = p.new
     return public_object(schema, p.record, all_properties(schema, p.record), portal_id, **extra)
-
-
-def _upsert_inputs(
-    ctx: Ctx, schema: TypeSchema, raw_inputs: list[dict[str, Any]], traces: list[str | None]
-) -> list[WriteInput]:
-    keyed = [_upsert_key(schema, item, index) for index, item in enumerate(raw_inputs)]
-    sent_ids = [raw_id for _, _, raw_id in keyed]
-    batch.reject_duplicate_ids([(p, key) for p, key, _ in keyed], sent_ids)
-    matches = _match_upsert_keys(ctx, schema, keyed)
-    # Two keys may still name one record (e.g. two unique properties of it): HubSpot rejects that too.
-    matched = [(m.id if m else ("new", i), sent_ids[i]) for i, m in enumerate(matches)]
-    batch.reject_duplicate_ids([k for k, _ in matched], [s for _, s in matched])
-    inputs = []
-    for index, (id_property, key, raw_id) in enumerate(keyed):
-        props = batch.input_properties(raw_inputs[index], index)
-        forced = {id_property: key}
-        inputs.append(WriteInput(index, traces[index], {**props, id_property: raw_id}, matches[index], forced=forced))
-    return inputs
 
 
 def _upsert_key(schema: TypeSchema, item: dict[str, Any], index: int) -> tuple[str, str, str]:

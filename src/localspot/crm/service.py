@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from localspot.crm import association_labels as labels
 from localspot.crm import associations_v4 as v4
-from localspot.crm import changes, merge, records, schemas, search, values
+from localspot.crm import changes, merge, records, schemas, search
 from localspot.crm import properties_api as props
+from localspot.crm.ahead import Ahead
 from localspot.crm.associations import pair
 from localspot.crm.batch import BatchLimits
 from localspot.crm.catalog import Catalog, default_definitions, default_groups
+from localspot.crm.definitions import TypeSchema
 from localspot.crm.errors import conflict, invalid_authentication
 from localspot.crm.records import AfterCommit, Ctx, ReadOptions
 from localspot.crm.timestamps import now_ms
@@ -118,13 +120,15 @@ class CrmService:
         )
         raise conflict("The batch kept colliding with concurrent writes of the same unique values; retry it.")
 
-    def _prenormalize(self, portal_id: int, object_type: str, body: Any, keyed: bool = False) -> None:
-        """Normalize a batch's values before its transaction, against the catalog this worker last saw
-        (`values.check_value`): on SQLite that work then runs outside the writer lock all workers share."""
+    def _ahead(self, portal_id: int, object_type: str, work: Callable[[TypeSchema], T]) -> Ahead[T]:
+        """Run a batch write's `work` now, before its transaction, against the type schema this worker last
+        saw (crm.ahead): on SQLite that work then runs outside the writer lock every worker queues on."""
         catalog = self._catalogs.get(portal_id)
         found = catalog.by_name.get(object_type.lower()) if catalog is not None else None
-        if found is not None and isinstance(body, dict):
-            values.prenormalize(catalog.schemas[found.object_type_id], body.get("inputs"), keyed)
+        return Ahead(catalog.schemas[found.object_type_id] if found is not None else None, work)
+
+    def _normalized_ahead(self, portal_id: int, object_type: str, body: Any) -> Ahead[records.NormalizedInputs]:
+        return self._ahead(portal_id, object_type, lambda schema: records.normalized_inputs(schema, body, self.limits))
 
     def _read(self, portal_id: int, operation: Callable[[Ctx], T]) -> T:
         with self.store.read(portal_id) as tx:
@@ -133,12 +137,14 @@ class CrmService:
     # --- records ---------------------------------------------------------------------------------
 
     def batch_upsert(self, portal_id: int, object_type: str, body: Any) -> tuple[int, dict]:
-        self._prenormalize(portal_id, object_type, body, keyed=True)
-        return self._write(portal_id, lambda c: records.batch_upsert(c, c.catalog.resolve(object_type), body))
+        parsed = self._ahead(portal_id, object_type, lambda schema: records.parse_upsert(schema, body, self.limits))
+        return self._write(portal_id, lambda c: records.batch_upsert(c, c.catalog.resolve(object_type), parsed))
 
     def batch_create(self, portal_id: int, object_type: str, body: Any) -> tuple[int, dict]:
-        self._prenormalize(portal_id, object_type, body)
-        return self._write(portal_id, lambda c: records.batch_create(c, c.catalog.resolve(object_type), body))
+        normalized = self._normalized_ahead(portal_id, object_type, body)
+        return self._write(
+            portal_id, lambda c: records.batch_create(c, c.catalog.resolve(object_type), body, normalized)
+        )
 
     def create(self, portal_id: int, object_type: str, body: Any) -> tuple[int, dict]:
         return self._write(portal_id, lambda c: records.create(c, c.catalog.resolve(object_type), body))
@@ -167,8 +173,10 @@ class CrmService:
         )
 
     def batch_update(self, portal_id: int, object_type: str, body: Any) -> tuple[int, dict]:
-        self._prenormalize(portal_id, object_type, body)
-        return self._write(portal_id, lambda c: changes.batch_update(c, c.catalog.resolve(object_type), body))
+        normalized = self._normalized_ahead(portal_id, object_type, body)
+        return self._write(
+            portal_id, lambda c: changes.batch_update(c, c.catalog.resolve(object_type), body, normalized)
+        )
 
     def archive(self, portal_id: int, object_type: str, object_id: str) -> None:
         self._write(portal_id, lambda c: changes.archive(c, c.catalog.resolve(object_type), object_id))

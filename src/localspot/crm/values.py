@@ -160,9 +160,8 @@ def check_value(schema: TypeSchema, name: str, raw: Any, current: str | None) ->
     """The stored form of one input value, or InvalidValue; remembered per catalog version.
 
     Normalizing depends on the definition and the value alone, except an appended multi-select (which
-    reads the record's `current` value), so the result is kept in `schema.normalized`. That lets a batch
-    write normalize its values before its transaction (`prenormalize`) and find them here inside it,
-    where the writer lock is held: the work moves, the outcome cannot differ."""
+    reads the record's `current` value), so the result is kept in `schema.normalized`: a bulk sync
+    sends the same statuses, owners and dates over and over, and parses each of them once."""
     prop = schema.properties.get(name)
     if prop is not None and prop.multi_select:  # an appended selection reads the record's current value
         return _check(schema, prop, name, raw, current)
@@ -199,27 +198,19 @@ def _check(schema: TypeSchema, prop: PropertyDefinition | None, name: str, raw: 
     return value
 
 
-def prenormalize(schema: TypeSchema, inputs: Any, keyed: bool = False) -> None:
-    """Normalize a batch's values into the memo ahead of its transaction; problems are left for
-    validation inside it to report (this never raises for a client's mistake). `keyed`: upsert inputs,
-    which also store their `id` as the value of their `idProperty`."""
-    for item in inputs if isinstance(inputs, list) else ():
-        if not isinstance(item, dict):
-            continue
-        properties = item.get("properties")
-        sent = list(properties.items()) if isinstance(properties, dict) else []
-        if keyed and isinstance(item.get("idProperty"), str):
-            sent.append((item["idProperty"], item.get("id")))
-        for name, raw in sent:
-            try:
-                check_value(schema, name, raw, None)
-            except InvalidValue:  # reported by validation, inside the transaction
-                continue
+# An input's stored values by name (None clears one), and the problems of those that are not valid.
+Normalized = tuple[dict[str, str | None], list[PropertyError]]
 
 
-def normalize_properties(
-    schema: TypeSchema, raw: dict[str, Any], current: dict[str, str] | None = None
-) -> tuple[dict[str, str | None], list[PropertyError]]:
+def normalize_ahead(schema: TypeSchema, raw: dict[str, Any]) -> Normalized | None:
+    """An input's values normalized before its transaction is opened, or None when one of them depends on
+    the record it will write (an appended multi-select), which only the transaction can read."""
+    if not schema.multi_select_names.isdisjoint(raw):
+        return None
+    return normalize_properties(schema, raw)
+
+
+def normalize_properties(schema: TypeSchema, raw: dict[str, Any], current: dict[str, str] | None = None) -> Normalized:
     """Normalize an input's `properties`, collecting every bad value instead of stopping at the first."""
     current = current or {}
     values: dict[str, str | None] = {}

@@ -15,7 +15,13 @@ from localspot.crm.associations import InlineAssociation, missing_target, rows_b
 from localspot.crm.definitions import TypeSchema
 from localspot.crm.errors import HubSpotError, conflict, validation_error
 from localspot.crm.public import HISTORY_SOURCE
-from localspot.crm.values import PropertyError, missing_required, normalize_properties, property_values_error
+from localspot.crm.values import (
+    Normalized,
+    PropertyError,
+    missing_required,
+    normalize_properties,
+    property_values_error,
+)
 from localspot.store.base import HistoryEntry, StoredObject, WriteConflict
 
 
@@ -27,6 +33,7 @@ class WriteInput:
     existing: StoredObject | None = None  # None: this input creates a record
     forced: dict[str, str] = field(default_factory=dict)  # e.g. the upsert key stored on a new record
     associations: list[InlineAssociation] = field(default_factory=list)
+    normalized: Normalized | None = None  # `raw_properties` normalized before the transaction, if they could be
 
 
 @dataclass
@@ -57,8 +64,11 @@ def validate(tx: Any, schema: TypeSchema, inputs: list[WriteInput], portal_id: i
     """Split inputs into writes that may go ahead and failures, each with HubSpot's error."""
     planned, failures = [], []
     for item in inputs:
-        current = item.existing.properties if item.existing else None
-        changes, problems = normalize_properties(schema, item.raw_properties, current)
+        if item.normalized is not None:
+            changes, problems = dict(item.normalized[0]), list(item.normalized[1])  # a retry reuses them
+        else:
+            current = item.existing.properties if item.existing else None
+            changes, problems = normalize_properties(schema, item.raw_properties, current)
         changes.update(item.forced)
         if item.existing is None:
             # A required property sent with a bad value is reported once, for its value, not also as missing.

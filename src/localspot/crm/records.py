@@ -8,7 +8,7 @@ only writes them out.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from localspot.crm import batch
@@ -88,7 +88,7 @@ def batch_upsert(ctx: Ctx, schema: TypeSchema, parsed: Ahead[UpsertBatch]) -> Af
     # Two keys may still name one record (e.g. two unique properties of it): HubSpot rejects that too.
     sent_ids = [raw_id for _, _, raw_id in upsert.keyed]
     batch.reject_duplicate_ids([m.id if m else ("new", i) for i, m in enumerate(matches)], sent_ids)
-    inputs = [replace(item, existing=match) for item, match in zip(upsert.inputs, matches, strict=True)]
+    inputs = [item.matched(match) for item, match in zip(upsert.inputs, matches, strict=True)]
     return write_batch(ctx, schema, inputs, [], upsert.traces, started, success=200)
 
 

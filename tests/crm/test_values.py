@@ -361,3 +361,28 @@ def test_normalize_ahead_collects_problems_and_leaves_multi_selects_to_the_trans
     assert [(p.name, p.code) for p in problems] == [("hs_task_status", "INVALID_OPTION")]
     # `;b` appends to what the record holds: only the transaction, which reads the record, can tell.
     assert normalize_ahead(schema, {"hs_task_subject": "a", "p": ";b"}) is None
+
+
+@pytest.mark.parametrize("type_name", ["tasks", "contacts", "deals"])
+def test_values_stored_verbatim_agree_with_check_value(catalog, type_name):
+    """normalize_properties skips check_value for text and single-select options (verbatim_properties):
+    for every default property, each kind of value must come out as check_value makes it."""
+    schema = catalog.resolve(type_name)
+    verbatim = values.verbatim_properties(schema)
+    assert "hs_object_id" not in verbatim and "email" not in verbatim  # read-only; checked as an address
+    assert any(rule is None for rule in verbatim.values()) and any(rule for rule in verbatim.values())
+    for name, prop in schema.properties.items():
+        samples = ["plain text", "", "nul\x00inside", " padded ", *sorted(prop.options)[:2], "NOT_AN_OPTION"]
+        for sample in samples:
+            changes, problems = normalize_properties(schema, {name: sample})
+            try:
+                expected = check_value(fresh(schema), name, sample, None)
+            except InvalidValue as invalid:
+                assert [(p.name, p.code) for p in problems] == [(name, invalid.code)], (name, sample)
+            else:
+                assert changes == {name: expected} and not problems, (name, sample)
+
+
+def fresh(schema: TypeSchema) -> TypeSchema:
+    """The same definitions with an empty memo and no verbatim rules: check_value's own answer."""
+    return TypeSchema(schema.object_type, schema.properties)

@@ -129,6 +129,9 @@ class TypeSchema:
     # What this catalog version made of values already seen, by (name, value as sent): see
     # `values.check_value`. A definition change builds a new catalog, and with it an empty memo.
     normalized: dict[tuple[str, type, Any], Any] = field(default_factory=dict, repr=False, compare=False)
+    # Properties whose valid text is stored exactly as sent, built once per catalog version by
+    # `values.verbatim_properties`: None admits any text, a set only those options.
+    verbatim: dict[str, frozenset[str] | None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def unique_properties(self) -> list[PropertyDefinition]:

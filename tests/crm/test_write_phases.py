@@ -116,3 +116,24 @@ def test_work_done_ahead_against_an_old_catalog_is_done_again_inside(service, po
     created = {"hs_timestamp": "2024-01-01T00:00:00Z", "ext_rank": "8.50"}
     status, out = service.batch_create(portal_id, "tasks", {"inputs": [{"properties": created}]})
     assert status == 201 and out["results"][0]["properties"]["ext_rank"] == "8.5"
+
+
+def test_an_upsert_looks_its_keys_up_once(service, portal_id):
+    """The match lookup finds new keys free under the transaction's lock; their claims are not looked up
+    again (a racing claim fails the INSERT and reruns the batch instead: tests/resilience)."""
+    from sqlalchemy import event
+
+    service.batch_upsert(portal_id, "tasks", upsert_body(["warm"], "warm-up"))
+    reads: list[str] = []
+
+    def record(_conn, _cursor, statement, *_rest):  # noqa: ANN001, ANN202
+        if statement.lstrip().upper().startswith("SELECT") and "unique_values" in statement:
+            reads.append(statement)
+
+    event.listen(service.store.engine, "before_cursor_execute", record)
+    try:
+        status, body = service.batch_upsert(portal_id, "tasks", upsert_body(["warm", "x", "y"], "again"))
+    finally:
+        event.remove(service.store.engine, "before_cursor_execute", record)
+    assert status == 200 and [r["new"] for r in body["results"]] == [False, True, True]
+    assert len(reads) == 1

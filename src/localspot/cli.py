@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 
@@ -17,7 +18,13 @@ ENV_PREFIX = "LOCALSPOT_"
 
 
 def app_from_env():  # noqa: ANN201 - uvicorn factory; each worker builds its app from the environment
-    return create_app(Settings.from_env())
+    app = create_app(Settings.from_env())
+    # What exists now (imported modules, the app, its routes: ~75,000 objects) lives as long as the
+    # worker. Frozen, it is out of the cyclic garbage collector's sight: the full collections that come
+    # every few hundred batches under load no longer walk it (25 ms each, a p99 spike).
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def banner(settings: Settings, tokens: list[str]) -> str:

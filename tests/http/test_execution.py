@@ -28,3 +28,19 @@ def test_calls_run_in_process_for_sqlite_and_in_the_pool_for_postgresql(database
         store.dispose()
     assert service.runs_in_process is (database_url.startswith("sqlite"))
     assert (call_thread == loop_thread) is service.runs_in_process
+
+
+def test_a_served_app_is_frozen_out_of_the_garbage_collectors_sight(tmp_path, monkeypatch) -> None:
+    """`localspot serve` builds each worker's app with app_from_env, which freezes everything that lives as
+    long as the worker: a full collection under load then walks only what requests left behind."""
+    import gc
+
+    from localspot.cli import app_from_env
+
+    monkeypatch.setenv("LOCALSPOT_DATABASE_URL", f"sqlite:///{tmp_path / 'frozen.db'}")
+    gc.unfreeze()
+    try:
+        app_from_env()
+        assert gc.get_freeze_count() > 10_000  # the modules, the app and its routes
+    finally:
+        gc.unfreeze()  # the test process goes on collecting as before

@@ -1,5 +1,5 @@
 """`localspot serve --workers N`: N server processes forked from one that has already imported LocalSpot
-and set up the database, each accepting on a socket of its own on the same port (`Supervisor._listen`).
+and set up the database, sharing its listening socket fairly (`localspot.fair_share`).
 
 uvicorn's own process manager spawns each worker as a fresh interpreter, which imports everything again:
 with two workers, start-up to the first answer took 1.23-1.90 s in the benchmark, and its supervisor
@@ -26,6 +26,8 @@ from typing import Any
 
 import uvicorn
 
+from localspot.fair_share import ConnectionCounts, FairShareServer
+
 log = logging.getLogger("localspot")
 
 RESTART_DELAY_S = 0.5  # before replacing a worker that died; doubled while replacements die young
@@ -40,8 +42,9 @@ class Supervisor:
     def __init__(self, config: uvicorn.Config, workers: int) -> None:
         self.config = config
         self.workers = workers
-        self.children: dict[int, tuple[socket.socket, float]] = {}  # pid -> (its socket, when forked)
-        self.sockets: list[socket.socket] = []
+        self.children: dict[int, tuple[int, float]] = {}  # pid -> (its slot, when forked)
+        self.listener: socket.socket | None = None
+        self.connections = ConnectionCounts(workers)  # mapped here, shared by every worker forked after
         self.inherited: dict[int, Any] = {}  # each stop signal's handling before ours (SIG_IGN under nohup)
         self.first_workers: set[int] = set()
         self.stopping = False
@@ -52,7 +55,7 @@ class Supervisor:
         """Serve until SIGINT, SIGTERM or SIGHUP; returns the exit code for the `localspot` command."""
         _no_other_threads()
         try:
-            self.sockets = self._listen()
+            self.listener = self._listen()
         except OSError as exc:  # the port is taken, say
             log.error("cannot listen on %s:%s: %s", self.config.host, self.config.port, exc)
             return STARTUP_FAILURE
@@ -61,68 +64,59 @@ class Supervisor:
             if self.inherited[signum] is not signal.SIG_IGN:  # nohup's ignored SIGHUP stays ignored
                 signal.signal(signum, self._stop)
         try:
-            for sock in self.sockets:
+            for slot in range(self.workers):
                 if not self.stopping:
-                    self.first_workers.add(self._fork(sock))
+                    self.first_workers.add(self._fork(slot))
             self._supervise()
         finally:
-            for sock in set(self.sockets):
-                sock.close()
+            self.listener.close()
         return self.exit_code
 
-    def _listen(self) -> list[socket.socket]:
-        """A listening socket per worker, all on one port (`SO_REUSEPORT`), where the kernel spreads new
-        connections over them by address. On one shared socket, whichever idle worker woke first took
-        every pending connection (asyncio accepts in a loop): a client's 4 keep-alive connections, opened
-        together, all landed on one worker and left the other core idle. Elsewhere than Linux
-        `SO_REUSEPORT` does not spread connections, so the workers share one socket there."""
+    def _listen(self) -> socket.socket:
+        """The one listening socket every worker accepts on (`localspot.fair_share` spreads connections)."""
         config = self.config
-        shared = not sys.platform.startswith("linux")
-        # Any process of this user may join a port's SO_REUSEPORT group: a second LocalSpot started on a
-        # taken port would silently share its connections. Taking the port plainly first fails instead.
-        port = config.port if shared else _unclaimed(config.host, config.port)
-        first = _listening(config.host, port, config.backlog, reuse_port=not shared)
-        port = first.getsockname()[1]
-        others = [
-            first if shared else _listening(config.host, port, config.backlog, True) for _ in range(1, self.workers)
-        ]
+        sock = _socket(config.host)
+        sock.bind((config.host, config.port))  # a port another server listens on fails here
+        sock.listen(config.backlog)  # connections queue from now on, before the workers are up
         host = f"[{config.host}]" if ":" in config.host else config.host
+        port = sock.getsockname()[1]
         log.info("LocalSpot running on http://%s:%s with %s workers (Press CTRL+C to quit)", host, port, self.workers)
-        return [first, *others]
+        return sock
 
-    def _fork(self, sock: socket.socket) -> int:
+    def _fork(self, slot: int) -> int:
         supervisor = os.getpid()
         # Until the child has its own handlers, a stop signal must wait: delivered to the child, it would
         # run this process's handler there, and the worker would go on serving.
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        self.connections.reset(slot)  # a dead worker's connections died with it
         pid = os.fork()
         if pid == 0:
             code = 1
             try:
-                code = self._work(sock, supervisor)
+                code = self._work(slot, supervisor)
             finally:
                 os._exit(code)  # never return into the supervisor's code
-        self.children[pid] = (sock, time.monotonic())
+        self.children[pid] = (slot, time.monotonic())
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # a pending stop signal is handled here
         return pid
 
-    def _work(self, sock: socket.socket, supervisor: int) -> int:
+    def _work(self, slot: int, supervisor: int) -> int:
         for signum in STOP_SIGNALS:  # as they were before the supervisor's; uvicorn installs its own
             signal.signal(signum, self.inherited[signum])
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-        for other in set(self.sockets) - {sock}:
-            other.close()
         if not _stop_with(supervisor):
             return 0
-        server = uvicorn.Server(self.config)
+        server = FairShareServer(self.config, self.listener, self.connections, slot)
         try:
-            server.run(sockets=[sock])
+            server.run()
         except KeyboardInterrupt:  # SIGINT with Python's handler: uvicorn re-raises it after shutting down
             pass
-        except BaseException:  # SystemExit is uvicorn's way out when the app cannot start
+        except BaseException as exc:  # SystemExit is uvicorn's way out when the app cannot start
             if server.started:
                 log.exception("worker %s stopped on an error", os.getpid())
                 return 1
+            if not isinstance(exc, SystemExit):  # uvicorn reported its own reasons; leave a trace of others
+                log.exception("worker %s could not start", os.getpid())
         return 0 if server.started else STARTUP_FAILURE
 
     def _supervise(self) -> None:
@@ -131,7 +125,7 @@ class Supervisor:
                 pid, status = os.wait()
             except ChildProcessError:
                 return
-            sock, forked = self.children.pop(pid)  # wait() reports only children, all recorded at fork
+            slot, forked = self.children.pop(pid)  # wait() reports only children, all recorded at fork
             code = os.waitstatus_to_exitcode(status)
             if self.stopping:
                 continue
@@ -141,16 +135,15 @@ class Supervisor:
                 self.exit_code = STARTUP_FAILURE
                 self._stop()
                 continue
-            self._replace(pid, code, sock, young=time.monotonic() - forked < YOUNG_S)
+            self._replace(pid, code, slot, young=time.monotonic() - forked < YOUNG_S)
 
-    def _replace(self, pid: int, code: int, sock: socket.socket, young: bool) -> None:
-        """Fork a worker in place of one that died; its socket stayed open here, so connections the kernel
-        sent it meanwhile wait for the new one."""
+    def _replace(self, pid: int, code: int, slot: int, young: bool) -> None:
+        """Fork a worker in place of one that died; the other workers accept new connections meanwhile."""
         self.restart_delay_s = min(self.restart_delay_s * 2, MAX_RESTART_DELAY_S) if young else RESTART_DELAY_S
         log.warning("worker %s exited (%s); starting another in %.1f s", pid, code, self.restart_delay_s)
         time.sleep(self.restart_delay_s)
         if not self.stopping:
-            self._fork(sock)
+            self._fork(slot)
 
     def _stop(self, *_signal: object) -> None:
         # A second stop signal asks for a quick exit: SIGINT is uvicorn's force-quit once it is stopping.
@@ -169,25 +162,9 @@ def _no_other_threads() -> None:
         log.warning("forking workers while other threads run: %s", ", ".join(others))
 
 
-def _unclaimed(host: str, port: int) -> int:
-    """The port (a free one for 0), after checking that no one listens on it; OSError if someone does."""
-    with _socket(host) as probe:
-        probe.bind((host, port))
-        return probe.getsockname()[1]
-
-
 def _socket(host: str) -> socket.socket:
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past connections' TIME_WAIT do not count
-    return sock
-
-
-def _listening(host: str, port: int, backlog: int, reuse_port: bool) -> socket.socket:
-    sock = _socket(host)
-    if reuse_port:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    sock.listen(backlog)  # connections queue from now on, before the workers are up
     return sock
 
 

@@ -60,7 +60,8 @@ def watch(service: CrmService, monkeypatch: pytest.MonkeyPatch) -> tuple[Recorde
                 normalizing.in_transaction = rendering.in_transaction = False
 
     monkeypatch.setattr(service.store, "write", watched_write)
-    # Every value passes through check_value (its memo included): none of it may run under the lock.
+    # Values other than plain text and options go through check_value (its memo included), values.
+    # verbatim_properties aside: none of it may run under the lock.
     monkeypatch.setattr(values, "check_value", normalizing.wrap(values.check_value))
     monkeypatch.setattr(records, "public_object", rendering.wrap(records.public_object))
     return normalizing, rendering
@@ -83,7 +84,8 @@ def test_batch_create_and_update_also_leave_the_lock_to_database_work(service, p
     inputs = [{"properties": {"hs_task_subject": "new one", "hs_timestamp": "2024-02-01T00:00:00Z"}}]
     status, created = service.batch_create(portal_id, "tasks", {"inputs": inputs})
     assert status == 201
-    update = [{"id": created["results"][0]["id"], "properties": {"hs_task_subject": "renamed"}}]
+    renamed = {"hs_task_subject": "renamed", "hs_timestamp": "2024-03-01T00:00:00Z"}  # a date: check_value's
+    update = [{"id": created["results"][0]["id"], "properties": renamed}]
     status, updated = service.batch_update(portal_id, "tasks", {"inputs": update})
     assert status == 200 and updated["results"][0]["properties"]["hs_task_subject"] == "renamed"
     assert normalizing.calls and not any(normalizing.calls)

@@ -211,7 +211,7 @@ def verbatim_properties(schema: TypeSchema) -> dict[str, frozenset[str] | None]:
             if prop.type == "string" and prop.name != "email":
                 rules[prop.name] = None
             elif prop.type == "enumeration" and not prop.multi_select and not prop.external_options:
-                rules[prop.name] = prop.options
+                rules[prop.name] = frozenset(o for o in prop.options if "\x00" not in o)  # NUL: never valid
         schema.verbatim = rules
     return schema.verbatim
 

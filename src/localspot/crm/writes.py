@@ -38,8 +38,15 @@ class WriteInput:
     def matched(self, existing: StoredObject | None) -> WriteInput:
         """This input as an update of `existing` (None: a create). Not `dataclasses.replace`, which
         inspects the fields on every call: a hundred calls a batch, under the writer lock."""
-        fields = (self.index, self.trace_id, self.raw_properties, existing, self.forced, self.associations)
-        return WriteInput(*fields, self.normalized)
+        return WriteInput(
+            index=self.index,
+            trace_id=self.trace_id,
+            raw_properties=self.raw_properties,
+            existing=existing,
+            forced=self.forced,
+            associations=self.associations,
+            normalized=self.normalized,
+        )
 
 
 @dataclass
@@ -122,8 +129,10 @@ def _check_unique_values(tx: Any, schema: TypeSchema, planned: list[Planned], fa
             holder = holders.get(value)
             if holder is not None and holder != own_id:
                 if p.input.forced.get(name) == value:
-                    # The upsert key was free when matched and taken since: a concurrent batch won
-                    # the race. Run again, and this input becomes an update of that record.
+                    # The upsert key was free when matched and taken since: a concurrent batch won the
+                    # race (seen here only when another input also sets the value, which put it in this
+                    # lookup; otherwise the claim's INSERT fails: _key_found_free). Run again, and this
+                    # input becomes an update of that record.
                     raise WriteConflict(f"{name}={value} was created concurrently")
                 bad.setdefault(p.input.index, _taken(schema, name, value, holder))
             elif value in seen:

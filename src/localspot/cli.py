@@ -98,7 +98,13 @@ def serve(
     os.environ[ENV_PREFIX + "POOL_SIZE"] = str(settings.pool_size)
     os.environ[ENV_PREFIX + "BOOTSTRAPPED"] = "1"  # migrated and set up above, once for all workers
     config = uvicorn.Config(
-        "localspot.cli:app_from_env", factory=True, host=host, port=port, access_log=access_log, log_level="info"
+        "localspot.cli:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        access_log=access_log,
+        log_level="info",
+        ws="none",  # no WebSocket route: an upgrade request is answered as plain HTTP
     )
     if workers > 1:
         raise SystemExit(Supervisor(config, workers).run())

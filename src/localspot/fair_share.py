@@ -10,11 +10,11 @@ every pending connection (uvloop accepts until none is left).
 
 So each worker accepts for itself (`FairShareServer`), one connection at a time, and counts those it
 holds in memory all workers share (`ConnectionCounts`, mapped by the supervisor before it forks them).
-It declines a pending connection while another worker holds fewer, or as many but has accepted fewer in
-all (so that short connections go round). A worker that declines is woken again at once, the connection
-being still pending: to bound that spinning, one that has declined back to back for `DECLINE_S` takes
-the connection, busy or not (the other worker is stuck in a long request, say). A worker busy with
-requests of its own tries now and then, not back to back, and goes on declining.
+It declines a pending connection while another worker that is accepting holds fewer, or as many but
+has accepted fewer in all (so that short connections go round). A worker starting up, shutting down,
+dead or paused after an accept error is not accepting, and no connection waits for it. A worker that
+declines is woken again while the connection is pending; after `DECLINE_S` of declining it takes the
+connection, busy or not, so that a worker stuck in a long request does not leave it waiting.
 """
 
 from __future__ import annotations
@@ -32,39 +32,51 @@ import uvicorn
 
 log = logging.getLogger("localspot")
 
-DECLINE_S = 0.01  # the longest a worker spins declining a connection before it accepts it
-BACK_TO_BACK_S = 0.001  # tries this close follow each other while one connection is pending
+DECLINE_S = 0.02  # the longest a worker declines before it takes a pending connection itself
+EPISODE_GAP_S = 0.1  # a decline this long after the last one concerns another connection
 ACCEPT_PAUSE_S = 1.0  # after an accept error such as EMFILE, as asyncio pauses its own servers
 
 
 class ConnectionCounts:
-    """Per worker slot, the connections it holds open and those it ever accepted, in shared memory.
+    """Per worker slot: whether its worker accepts connections now, those it holds open and those it ever
+    accepted, in shared memory. A slot is written by its worker, and by the supervisor while it has none;
+    others only read it. An aligned 8-byte store is atomic on the platforms we run on."""
 
-    Each count is written only by the worker in its slot (and reset by the supervisor while the slot has
-    no worker); others only read it. An aligned 8-byte store is atomic on the platforms we run on."""
+    FIELDS = 3  # accepting (0 or 1), open, accepted in all
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self._memory = mmap.mmap(-1, 16 * workers)  # anonymous and shared: forked workers see one copy
+        self._memory = mmap.mmap(-1, 8 * self.FIELDS * workers)  # anonymous, shared: forked workers see one copy
         self._counts = memoryview(self._memory).cast("q")
 
     def reset(self, slot: int) -> None:
-        self._counts[2 * slot] = self._counts[2 * slot + 1] = 0
+        """The slot has no worker (it died, or is about to be forked): nothing to accept, nothing open."""
+        base = self.FIELDS * slot
+        self._counts[base : base + self.FIELDS] = memoryview(bytes(8 * self.FIELDS)).cast("q")
+
+    def accepting(self, slot: int, accepting: bool) -> None:
+        self._counts[self.FIELDS * slot] = int(accepting)
 
     def opened(self, slot: int) -> None:
-        self._counts[2 * slot] += 1
-        self._counts[2 * slot + 1] += 1
+        self._counts[self.FIELDS * slot + 1] += 1
+        self._counts[self.FIELDS * slot + 2] += 1
 
     def closed(self, slot: int) -> None:
-        self._counts[2 * slot] -= 1
+        self._counts[self.FIELDS * slot + 1] -= 1
 
     def load(self, slot: int) -> tuple[int, int]:
         """(open, accepted in all): the smaller pair is the less busy worker."""
-        return self._counts[2 * slot], self._counts[2 * slot + 1]
+        base = self.FIELDS * slot
+        return self._counts[base + 1], self._counts[base + 2]
 
     def busier_than_another(self, slot: int) -> bool:
+        """Whether another worker that accepts connections now is less busy than this one."""
         mine = self.load(slot)
-        return any(self.load(other) < mine for other in range(self.workers) if other != slot)
+        return any(
+            self._counts[self.FIELDS * other] and self.load(other) < mine
+            for other in range(self.workers)
+            if other != slot
+        )
 
 
 class FairShareServer(uvicorn.Server):
@@ -75,17 +87,30 @@ class FairShareServer(uvicorn.Server):
         self.listener, self.counts, self.slot = listener, counts, slot
         self._declining_since = self._last_decline = 0.0
         self._handing_over: set[asyncio.Task] = set()  # referenced until done: the loop keeps weak ones only
+        self._resume: asyncio.TimerHandle | None = None  # accepting again after an accept error
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=[])  # the app and its lifespan; no listening server of uvicorn's own
-        loop = asyncio.get_running_loop()
         self.listener.setblocking(False)
-        loop.add_reader(self.listener.fileno(), self._accept_pending, loop, self._protocol_factory())
+        self._start_accepting(asyncio.get_running_loop(), self._protocol_factory())
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        asyncio.get_running_loop().remove_reader(self.listener.fileno())  # no new connection from now on
+        self._stop_accepting(asyncio.get_running_loop())  # no new connection from now on
+        if self._resume is not None:
+            self._resume.cancel()
         self.listener.close()
+        if self._handing_over:  # connections accepted but not yet served: uvicorn's shutdown must see them
+            await asyncio.wait(list(self._handing_over))
         await super().shutdown(sockets)
+
+    def _start_accepting(self, loop: asyncio.AbstractEventLoop, protocol: Any) -> None:
+        self._resume = None
+        loop.add_reader(self.listener.fileno(), self._accept_pending, loop, protocol)
+        self.counts.accepting(self.slot, True)
+
+    def _stop_accepting(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.counts.accepting(self.slot, False)  # the other workers stop leaving connections to this one
+        loop.remove_reader(self.listener.fileno())
 
     def _protocol_factory(self) -> Any:
         """uvicorn's HTTP protocol, as its own `startup` makes it, leaving the worker's count on close."""
@@ -110,9 +135,8 @@ class FairShareServer(uvicorn.Server):
                 return  # none pending (another worker took it), or the client gave up
             except OSError as exc:  # out of file descriptors, say: pause rather than spin on it
                 log.error("cannot accept connections (%s); trying again in %s s", exc, ACCEPT_PAUSE_S)
-                fd = self.listener.fileno()
-                loop.remove_reader(fd)
-                loop.call_later(ACCEPT_PAUSE_S, loop.add_reader, fd, self._accept_pending, loop, protocol)
+                self._stop_accepting(loop)
+                self._resume = loop.call_later(ACCEPT_PAUSE_S, self._start_accepting, loop, protocol)
                 return
             self._last_decline = 0.0  # the next pending connection is declined afresh
             self.counts.opened(self.slot)  # counted now: the next turn of this loop must see it
@@ -129,8 +153,10 @@ class FairShareServer(uvicorn.Server):
             connection.close()
 
     def _declines(self) -> bool:
+        """Whether to leave the pending connection to a less busy worker: for DECLINE_S at most. Tries
+        come back to back while this worker is idle, and between its requests while it is busy."""
         now = time.monotonic()
-        if now - self._last_decline > BACK_TO_BACK_S:
+        if now - self._last_decline > EPISODE_GAP_S:
             self._declining_since = now
         self._last_decline = now
         return now - self._declining_since < DECLINE_S

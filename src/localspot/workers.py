@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import logging
 import os
 import signal
@@ -63,6 +64,9 @@ class Supervisor:
             self.inherited[signum] = signal.getsignal(signum)
             if self.inherited[signum] is not signal.SIG_IGN:  # nohup's ignored SIGHUP stays ignored
                 signal.signal(signum, self._stop)
+        # What the workers inherit (imported modules, above all) stays out of their garbage collector's
+        # sight: collecting would write to every object's header, and copy pages they now share.
+        gc.freeze()
         try:
             for slot in range(self.workers):
                 if not self.stopping:
@@ -126,6 +130,7 @@ class Supervisor:
             except ChildProcessError:
                 return
             slot, forked = self.children.pop(pid)  # wait() reports only children, all recorded at fork
+            self.connections.reset(slot)  # its connections died with it; no one should wait for it
             code = os.waitstatus_to_exitcode(status)
             if self.stopping:
                 continue

@@ -217,26 +217,29 @@ def _connections_held(pid: int, port: int) -> int:
 
 def test_connections_opened_together_are_shared_fairly(fresh_database, tmp_path):  # noqa: ANN001
     """A client's keep-alive connections, opened at once while the workers are idle, are split evenly
-    (localspot.fair_share): by address, as the kernel spreads them, 16 connections split 9:7 or worse
-    half of the time, and 4 split 3:1 or 4:0 five times in eight."""
+    (localspot.fair_share). By address, as the kernel spread them, 4 connections split 2-2 only three
+    times in eight, and 16 split 9-7 or worse half of the time. A worker declines for 20 ms at most, so
+    on a loaded machine one round may still come out uneven: two of three rounds must be even."""
     server = Server(fresh_database, tmp_path / "server.log", workers=2).start()
-    clients = []
+    clients: list[socket.socket] = []
     try:
         workers = _workers(server, 2)
-        _started(server, 2)  # a worker still starting up accepts nothing, and leaves its share to the other
+        _started(server, 2)  # a worker still starting up accepts nothing
         time.sleep(0.5)  # the start-up probes' connections are closed
-        for opened_together, uneven in ((4, 0), (16, 2)):
+        splits = []
+        for opened_together in (4, 4, 4, 16):
             clients = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(opened_together)]
 
             def all_accepted() -> list[int] | None:
                 counts = [_connections_held(pid, server.port) for pid in workers]
                 return counts if sum(counts) == len(clients) else None  # noqa: B023
 
-            counts = _wait_for(all_accepted)
-            assert max(counts) - min(counts) <= uneven, counts
+            splits.append(sorted(_wait_for(all_accepted)))
             for client in clients:
                 client.close()
             _wait_for(lambda: sum(_connections_held(pid, server.port) for pid in workers) == 0)
+        assert splits[:3].count([2, 2]) >= 2, splits
+        assert splits[3][1] - splits[3][0] <= 2, splits
     finally:
         for client in clients:
             client.close()

@@ -11,12 +11,14 @@ import logging
 import os
 import sqlite3
 import threading
-import time
 
 log = logging.getLogger("localspot")
 
 # How long the checkpointer lets commits pile up before copying them back: one checkpoint per burst.
-CHECKPOINT_DELAY_S = 0.2
+# Pages written over and over (index pages, the last page of each table) are copied once per checkpoint:
+# under sustained batch upserts, 1 s rather than 0.2 s gave 6-14% more records/s (the copying shares
+# the machine's cores with the writers). Commits are durable in the WAL whatever the delay.
+CHECKPOINT_DELAY_S = 1.0
 
 
 class SqliteWriterLock:
@@ -59,6 +61,7 @@ class WalCheckpointer:
         self._database = database if _is_file(database) else None
         self._delay_s = delay_s
         self._wake = threading.Event()
+        self._closing = threading.Event()
         self._closed = False
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -76,6 +79,7 @@ class WalCheckpointer:
 
     def close(self) -> None:
         self._closed = True
+        self._closing.set()  # a checkpoint waiting for more commits runs now
         self._wake.set()
         if self._thread is not None:
             self._thread.join()  # a checkpoint under way finishes: its connection must not outlive close()
@@ -88,7 +92,7 @@ class WalCheckpointer:
                 if self._closed:
                     return
                 self._wake.clear()
-                time.sleep(self._delay_s)  # writes in the meantime join this checkpoint
+                self._closing.wait(self._delay_s)  # writes in the meantime join this checkpoint
                 self._checkpoint(connection)
         finally:
             connection.close()

@@ -13,8 +13,9 @@ holds in memory all workers share (`ConnectionCounts`, mapped by the supervisor 
 It declines a pending connection while another worker that is accepting holds fewer, or as many but
 has accepted fewer in all (so that short connections go round). A worker starting up, shutting down,
 dead or paused after an accept error is not accepting, and no connection waits for it. A worker that
-declines is woken again while the connection is pending; after `DECLINE_S` of declining it takes the
-connection, busy or not, so that a worker stuck in a long request does not leave it waiting.
+declines is woken again while the connection is pending; if no other worker has taken it after
+`DECLINE_S`, it takes the connection itself, busy or not, so that a worker stuck in a long request
+does not leave it waiting.
 """
 
 from __future__ import annotations
@@ -32,8 +33,7 @@ import uvicorn
 
 log = logging.getLogger("localspot")
 
-DECLINE_S = 0.02  # the longest a worker declines before it takes a pending connection itself
-EPISODE_GAP_S = 0.1  # a decline this long after the last one concerns another connection
+DECLINE_S = 0.02  # the longest a worker declines a pending connection before it takes it itself
 ACCEPT_PAUSE_S = 1.0  # after an accept error such as EMFILE, as asyncio pauses its own servers
 
 
@@ -50,9 +50,16 @@ class ConnectionCounts:
         self._counts = memoryview(self._memory).cast("q")
 
     def reset(self, slot: int) -> None:
-        """The slot has no worker (it died, or is about to be forked): nothing to accept, nothing open."""
+        """The slot has no worker (it died, or is about to be forked): nothing to accept, nothing open. Its
+        accepted total starts level with the other slots', so that a new worker does not win every tie
+        until it has caught up with their lifetimes."""
         base = self.FIELDS * slot
-        self._counts[base : base + self.FIELDS] = memoryview(bytes(8 * self.FIELDS)).cast("q")
+        others = [self.load(other)[1] for other in range(self.workers) if other != slot]
+        self._counts[base] = self._counts[base + 1] = 0
+        self._counts[base + 2] = min(others, default=0)
+
+    def accepted_by_others(self, slot: int) -> int:
+        return sum(self.load(other)[1] for other in range(self.workers) if other != slot)
 
     def accepting(self, slot: int, accepting: bool) -> None:
         self._counts[self.FIELDS * slot] = int(accepting)
@@ -85,7 +92,8 @@ class FairShareServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, listener: socket.socket, counts: ConnectionCounts, slot: int) -> None:
         super().__init__(config)
         self.listener, self.counts, self.slot = listener, counts, slot
-        self._declining_since = self._last_decline = 0.0
+        self._declining_since = 0.0
+        self._others_accepted: int | None = None  # their accepted total when this worker began declining
         self._handing_over: set[asyncio.Task] = set()  # referenced until done: the loop keeps weak ones only
         self._resume: asyncio.TimerHandle | None = None  # accepting again after an accept error
 
@@ -138,7 +146,7 @@ class FairShareServer(uvicorn.Server):
                 self._stop_accepting(loop)
                 self._resume = loop.call_later(ACCEPT_PAUSE_S, self._start_accepting, loop, protocol)
                 return
-            self._last_decline = 0.0  # the next pending connection is declined afresh
+            self._others_accepted = None  # the next pending connection is declined afresh
             self.counts.opened(self.slot)  # counted now: the next turn of this loop must see it
             task = loop.create_task(self._hand_over(loop, protocol, connection))
             self._handing_over.add(task)
@@ -153,10 +161,12 @@ class FairShareServer(uvicorn.Server):
             connection.close()
 
     def _declines(self) -> bool:
-        """Whether to leave the pending connection to a less busy worker: for DECLINE_S at most. Tries
-        come back to back while this worker is idle, and between its requests while it is busy."""
+        """Whether to leave the pending connection to a less busy worker: for DECLINE_S at most. While no
+        other worker accepts anything, it is the same connection still pending, however far apart this
+        worker's tries come (back to back while it is idle, between its requests while it is busy)."""
         now = time.monotonic()
-        if now - self._last_decline > EPISODE_GAP_S:
+        others = self.counts.accepted_by_others(self.slot)
+        if others != self._others_accepted:  # another worker took a connection: this is a new one
+            self._others_accepted = others
             self._declining_since = now
-        self._last_decline = now
         return now - self._declining_since < DECLINE_S

@@ -35,6 +35,7 @@ RESTART_DELAY_S = 0.5  # before replacing a worker that died; doubled while repl
 MAX_RESTART_DELAY_S = 30.0
 YOUNG_S = 5.0  # a worker that dies sooner than this after its fork counts as a failed start
 STARTUP_FAILURE = 3  # uvicorn's exit code when the app could not start
+DEATH_POLL_S = 0.05  # how often a restart delay looks for other workers that died
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process receives when its parent dies
 
@@ -66,6 +67,7 @@ class Supervisor:
                 signal.signal(signum, self._stop)
         # What the workers inherit (imported modules, above all) stays out of their garbage collector's
         # sight: collecting would write to every object's header, and copy pages they now share.
+        gc.collect()  # garbage frozen now would stay in every worker for good
         gc.freeze()
         try:
             for slot in range(self.workers):
@@ -146,9 +148,19 @@ class Supervisor:
         """Fork a worker in place of one that died; the other workers accept new connections meanwhile."""
         self.restart_delay_s = min(self.restart_delay_s * 2, MAX_RESTART_DELAY_S) if young else RESTART_DELAY_S
         log.warning("worker %s exited (%s); starting another in %.1f s", pid, code, self.restart_delay_s)
-        time.sleep(self.restart_delay_s)
+        self._wait_noticing_deaths(self.restart_delay_s)
         if not self.stopping:
             self._fork(slot)
+
+    def _wait_noticing_deaths(self, seconds: float) -> None:
+        """Sleep, but clear the slot of any other worker that dies meanwhile (left unreaped for the loop in
+        `_supervise`): the live workers must stop leaving connections to it now, not after the delay."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0 and not self.stopping:
+            time.sleep(min(left, DEATH_POLL_S))
+            for pid, (slot, _) in list(self.children.items()):
+                if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                    self.connections.reset(slot)
 
     def _stop(self, *_signal: object) -> None:
         # A second stop signal asks for a quick exit: SIGINT is uvicorn's force-quit once it is stopping.

@@ -43,20 +43,31 @@ def test_no_connection_is_left_to_a_worker_that_does_not_accept():
     assert not counts.busier_than_another(0)
     counts.opened(1)
     counts.reset(1)  # it died: the supervisor clears its slot, which accepts nothing until a new worker starts
-    assert counts.load(1) == (0, 0) and not counts.busier_than_another(0)
+    assert counts.load(1)[0] == 0 and not counts.busier_than_another(0)
 
 
-def test_a_busier_worker_declines_for_a_bounded_time(monkeypatch):
+def test_a_new_worker_starts_level_with_the_others_accepted_totals():
+    counts = ConnectionCounts(3)
+    for _ in range(5):
+        counts.opened(0)
+    for _ in range(3):
+        counts.opened(2)
+    counts.reset(1)
+    assert counts.load(1) == (0, 3)  # not 0: it would win every tie until it had accepted 3 more
+
+
+def test_a_busier_worker_declines_one_pending_connection_for_a_bounded_time(monkeypatch):
     now = [100.0]
     monkeypatch.setattr(fair_share.time, "monotonic", lambda: now[0])
+    counts = ConnectionCounts(2)
     with socket.socket() as listener:
-        server = FairShareServer(uvicorn.Config(app=None), listener, ConnectionCounts(2), 0)
+        server = FairShareServer(uvicorn.Config(app=None), listener, counts, 0)
         started = now[0]
-        while now[0] - started < fair_share.DECLINE_S:  # tries on the same pending connection
+        while now[0] - started < fair_share.DECLINE_S:  # tries, near or far apart, while it stays pending
             assert server._declines()
             now[0] += fair_share.DECLINE_S / 8
-        assert not server._declines()  # declined for DECLINE_S: it takes the connection
-        now[0] += 2 * fair_share.EPISODE_GAP_S  # another connection, later: declined afresh
+        assert not server._declines()  # nobody took it within DECLINE_S: this worker takes it
+        counts.opened(1)  # the other worker takes a connection: the next pending one is another
         assert server._declines()
 
 

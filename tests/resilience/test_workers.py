@@ -218,8 +218,8 @@ def _connections_held(pid: int, port: int) -> int:
 def test_connections_opened_together_are_shared_fairly(fresh_database, tmp_path):  # noqa: ANN001
     """A client's keep-alive connections, opened at once while the workers are idle, are split evenly
     (localspot.fair_share). By address, as the kernel spread them, 4 connections split 2-2 only three
-    times in eight, and 16 split 9-7 or worse half of the time. A worker declines for 20 ms at most, so
-    on a loaded machine one round may still come out uneven: two of three rounds must be even."""
+    times in eight (three rounds of four even: 15%). A worker declines for 20 ms at most, so on a loaded
+    machine one round may still come out uneven: three of four rounds must be even."""
     server = Server(fresh_database, tmp_path / "server.log", workers=2).start()
     clients: list[socket.socket] = []
     try:
@@ -227,7 +227,7 @@ def test_connections_opened_together_are_shared_fairly(fresh_database, tmp_path)
         _started(server, 2)  # a worker still starting up accepts nothing
         time.sleep(0.5)  # the start-up probes' connections are closed
         splits = []
-        for opened_together in (4, 4, 4, 16):
+        for opened_together in (4, 4, 4, 4, 16):
             clients = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(opened_together)]
 
             def all_accepted() -> list[int] | None:
@@ -238,8 +238,8 @@ def test_connections_opened_together_are_shared_fairly(fresh_database, tmp_path)
             for client in clients:
                 client.close()
             _wait_for(lambda: sum(_connections_held(pid, server.port) for pid in workers) == 0)
-        assert splits[:3].count([2, 2]) >= 2, splits
-        assert splits[3][1] - splits[3][0] <= 2, splits
+        assert splits[:4].count([2, 2]) >= 3, splits
+        assert splits[4][1] - splits[4][0] <= 4, splits
     finally:
         for client in clients:
             client.close()

@@ -54,12 +54,11 @@ class ConnectionCounts:
         accepted total starts level with the other slots', so that a new worker does not win every tie
         until it has caught up with their lifetimes."""
         base = self.FIELDS * slot
-        others = [self.load(other)[1] for other in range(self.workers) if other != slot]
         self._counts[base] = self._counts[base + 1] = 0
-        self._counts[base + 2] = min(others, default=0)
+        self._counts[base + 2] = min((self.load(other)[1] for other in self._others(slot)), default=0)
 
     def accepted_by_others(self, slot: int) -> int:
-        return sum(self.load(other)[1] for other in range(self.workers) if other != slot)
+        return sum(self.load(other)[1] for other in self._others(slot))
 
     def accepting(self, slot: int, accepting: bool) -> None:
         self._counts[self.FIELDS * slot] = int(accepting)
@@ -79,11 +78,10 @@ class ConnectionCounts:
     def busier_than_another(self, slot: int) -> bool:
         """Whether another worker that accepts connections now is less busy than this one."""
         mine = self.load(slot)
-        return any(
-            self._counts[self.FIELDS * other] and self.load(other) < mine
-            for other in range(self.workers)
-            if other != slot
-        )
+        return any(self._counts[self.FIELDS * other] and self.load(other) < mine for other in self._others(slot))
+
+    def _others(self, slot: int) -> list[int]:
+        return [other for other in range(self.workers) if other != slot]
 
 
 class FairShareServer(uvicorn.Server):

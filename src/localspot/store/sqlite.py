@@ -63,14 +63,13 @@ class WalCheckpointer:
         self._database = database if _is_file(database) else None
         self._delay_s = delay_s
         self._wake = threading.Event()
-        self._closing = threading.Event()
-        self._closed = False
+        self._closing = threading.Event()  # set once, by close()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
     def committed(self) -> None:
         """A write transaction committed: schedule a checkpoint (the thread starts with the first one)."""
-        if self._database is None or self._closed:
+        if self._database is None or self._closing.is_set():
             return
         if self._thread is None:
             with self._start_lock:
@@ -80,7 +79,6 @@ class WalCheckpointer:
         self._wake.set()
 
     def close(self) -> None:
-        self._closed = True
         self._closing.set()  # a checkpoint waiting for more commits runs now
         self._wake.set()
         if self._thread is not None:
@@ -92,10 +90,9 @@ class WalCheckpointer:
             while True:
                 self._wake.wait()
                 self._wake.clear()
-                if not self._closed:
-                    self._closing.wait(self._delay_s)  # writes in the meantime join this checkpoint
+                self._closing.wait(self._delay_s)  # writes in the meantime join this checkpoint; close cuts it short
                 self._checkpoint(connection)  # on close too: what was waiting for the delay
-                if self._closed:  # checked after clear() and the checkpoint: a close in between is not lost
+                if self._closing.is_set():  # checked after clear() and the checkpoint: a close in between is not lost
                     return
         finally:
             connection.close()

@@ -1,4 +1,5 @@
-"""Work on a batch write done before its transaction: parsing the body and normalizing its values.
+"""Work on a batch write done before its transaction: parsing the body and normalizing its values, and
+(`PlannedAhead`) the whole validation of a batch upsert.
 
 On SQLite every worker's writes queue on one lock for as long as their transaction lasts, so a batch
 does what needs no database read first, against the type schema of the catalog this worker last saw.
@@ -10,7 +11,8 @@ outcome cannot differ from doing all of it inside.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from localspot.crm.definitions import TypeSchema
 from localspot.crm.errors import HubSpotError
@@ -36,3 +38,51 @@ class Ahead(Generic[T]):
         if self._error is not None:
             raise self._error
         return self._value  # type: ignore[return-value]
+
+
+class NotPlannable(Exception):
+    """Work ahead asked the database something the write transaction could not ask again to check it."""
+
+
+class ReadsAhead:
+    """A read transaction, as a batch write's validation may use it before its own write transaction:
+    only the lookups the store keeps (`reads`) to ask again there (`reads_unchanged`)."""
+
+    def __init__(self, tx: Any) -> None:
+        self._tx = tx
+        self.reads = tx.reads = []
+
+    def find_held(self, *args: Any, **kwargs: Any) -> Any:
+        return self._tx.find_held(*args, **kwargs)
+
+    def find_unique(self, *args: Any, **kwargs: Any) -> Any:
+        return self._tx.find_unique(*args, **kwargs)
+
+    def load_objects(self, *args: Any, **kwargs: Any) -> Any:
+        return self._tx.load_objects(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        raise NotPlannable(name)
+
+
+@dataclass
+class PlannedAhead(Generic[T]):
+    """A batch write validated before its transaction, from what a read transaction saw (`reads`).
+
+    It stands in the write transaction only if the type schema is the same object and every read
+    answers the same there: then nothing the validation depended on has changed, and writing `value`
+    is what validating again would have written (at the planning's time, which is no earlier than the
+    last write of any record read: a later one would have changed its row). A plan is tried once: an
+    attempt that ends in a write conflict runs again without it."""
+
+    schema: TypeSchema
+    reads: list
+    value: T
+    started: int
+    tried: bool = False
+
+    def holds(self, tx: Any, schema: TypeSchema) -> bool:
+        if self.tried or schema is not self.schema:
+            return False
+        self.tried = True
+        return tx.reads_unchanged(self.reads)

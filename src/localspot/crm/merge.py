@@ -16,7 +16,7 @@ from localspot.crm.errors import HubSpotError, not_found, object_not_found, vali
 from localspot.crm.public import all_properties, public_object
 from localspot.crm.records import Ctx, resolve_ids
 from localspot.crm.timestamps import now_ms
-from localspot.crm.writes import Planned, WriteInput, persist
+from localspot.crm.writes import Planned, WriteInput, WriteOutcome, persist, prepare
 from localspot.store.base import AssociationRow, StoredObject
 
 CONTACTS = "0-1"
@@ -41,7 +41,7 @@ def merge(ctx: Ctx, schema: TypeSchema, body: Any) -> dict[str, Any]:
     type_id = schema.object_type.object_type_id
     ctx.tx.archive_objects(type_id, [merged_id], now)  # first: frees the unique values the primary adopts
     survivor = Planned(WriteInput(0, None, {}, primary), combined_properties(schema, primary, merged))
-    persist(ctx.tx, schema, [survivor], now)
+    persist(ctx.tx, schema, prepare(schema, WriteOutcome([survivor], []), now))
     _move_associations(ctx, type_id, merged_id, primary_id, now)
     ctx.tx.record_merge(type_id, merged_id, primary_id)
     return public_object(schema, survivor.record, all_properties(schema, survivor.record), ctx.portal_id)

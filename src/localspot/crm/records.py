@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from localspot.crm import batch
-from localspot.crm.ahead import Ahead
+from localspot.crm.ahead import Ahead, PlannedAhead
 from localspot.crm.associations import AssociationTypes, parse_inline
 from localspot.crm.catalog import Catalog
 from localspot.crm.definitions import MAX_UNIQUE_VALUE_LENGTH, TypeSchema, parse_record_id
@@ -20,7 +20,17 @@ from localspot.crm.errors import HubSpotError, not_found, object_not_found, vali
 from localspot.crm.public import all_properties, property_history, public_object, selected_properties
 from localspot.crm.timestamps import now_ms
 from localspot.crm.values import InvalidValue, Normalized, normalize, normalize_ahead
-from localspot.crm.writes import Failure, Planned, WriteInput, persist, validate, whole_batch_error
+from localspot.crm.writes import (
+    Failure,
+    Planned,
+    Prepared,
+    WriteInput,
+    WriteOutcome,
+    persist,
+    prepare,
+    validate,
+    whole_batch_error,
+)
 from localspot.store.base import StoredObject
 
 
@@ -81,15 +91,25 @@ def parse_upsert(schema: TypeSchema, body: Any, limits: batch.BatchLimits) -> Up
     return UpsertBatch(traces, keyed, inputs)
 
 
-def batch_upsert(ctx: Ctx, schema: TypeSchema, parsed: Ahead[UpsertBatch]) -> AfterCommit:
+def batch_upsert(
+    ctx: Ctx, schema: TypeSchema, parsed: Ahead[UpsertBatch], plan: PlannedAhead[Prepared] | None
+) -> AfterCommit:
+    if plan is not None and plan.holds(ctx.tx, schema):
+        return _commit(ctx, schema, plan.value, plan.started, success=200)
     started = now_ms()
+    return _commit(ctx, schema, upsert_writes(ctx, schema, parsed), started, success=200)
+
+
+def upsert_writes(ctx: Ctx, schema: TypeSchema, parsed: Ahead[UpsertBatch]) -> Prepared:
+    """A batch upsert validated and its writes prepared: inputs matched to records by key, then checked
+    as every write is."""
     upsert = parsed.result(schema)
     matches = _match_upsert_keys(ctx, schema, upsert.keyed)
     # Two keys may still name one record (e.g. two unique properties of it): HubSpot rejects that too.
     sent_ids = [raw_id for _, _, raw_id in upsert.keyed]
     batch.reject_duplicate_ids([m.id if m else ("new", i) for i, m in enumerate(matches)], sent_ids)
     inputs = [item.matched(match) for item, match in zip(upsert.inputs, matches, strict=True)]
-    return write_batch(ctx, schema, inputs, [], upsert.traces, started, success=200)
+    return prepare(schema, checked(ctx, schema, inputs, [], upsert.traces), now_ms())
 
 
 NormalizedInputs = dict[int, Normalized | None]  # by input index
@@ -130,7 +150,7 @@ def write_one(ctx: Ctx, schema: TypeSchema, item: WriteInput) -> dict[str, Any]:
     outcome = validate(ctx.tx, schema, [item], ctx.portal_id)
     if outcome.failures:
         raise whole_batch_error(outcome.failures, ctx.portal_id)
-    persist(ctx.tx, schema, outcome.written, now_ms())
+    persist(ctx.tx, schema, prepare(schema, outcome, now_ms()))
     return _written_public(ctx.portal_id, schema, outcome.written[0])
 
 
@@ -157,16 +177,30 @@ def write_batch(
     success: int,
 ) -> AfterCommit:
     """Every batch write (create, upsert, update): all or nothing, or 207 when every input is traced."""
+    return _commit(
+        ctx, schema, prepare(schema, checked(ctx, schema, inputs, failures, traces), now_ms()), started, success
+    )
+
+
+def checked(
+    ctx: Ctx, schema: TypeSchema, inputs: list[WriteInput], failures: list[Failure], traces: list[str | None]
+) -> WriteOutcome:
+    """The inputs validated, with `failures` found before; a failure fails the batch whole unless every
+    input is traced (207)."""
     outcome = validate(ctx.tx, schema, inputs, ctx.portal_id)
     failures = sorted(failures + outcome.failures, key=lambda f: f.input.index)
     if failures and not batch.multi_status_enabled(traces):
         raise whole_batch_error(failures, ctx.portal_id)
-    persist(ctx.tx, schema, outcome.written, now_ms())
-    portal_id = ctx.portal_id
+    return WriteOutcome(outcome.written, failures)
+
+
+def _commit(ctx: Ctx, schema: TypeSchema, prepared: Prepared, started: int, success: int) -> AfterCommit:
+    persist(ctx.tx, schema, prepared)
+    portal_id, outcome = ctx.portal_id, prepared.outcome
 
     def answer() -> tuple[int, dict[str, Any]]:
         results = [_written_public(portal_id, schema, p) for p in outcome.written]
-        errors = [batch.item_error(f.error, f.input.trace_id) for f in failures]
+        errors = [batch.item_error(f.error, f.input.trace_id) for f in outcome.failures]
         return batch.batch_status(success, errors), batch.batch_response(results, errors, started, now_ms())
 
     return AfterCommit(answer)

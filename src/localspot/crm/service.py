@@ -19,12 +19,12 @@ from localspot.crm import association_labels as labels
 from localspot.crm import associations_v4 as v4
 from localspot.crm import changes, merge, records, schemas, search
 from localspot.crm import properties_api as props
-from localspot.crm.ahead import Ahead
+from localspot.crm.ahead import Ahead, NotPlannable, PlannedAhead, ReadsAhead
 from localspot.crm.associations import pair
 from localspot.crm.batch import BatchLimits
 from localspot.crm.catalog import Catalog, default_definitions, default_groups
 from localspot.crm.definitions import TypeSchema
-from localspot.crm.errors import conflict, invalid_authentication
+from localspot.crm.errors import HubSpotError, conflict, invalid_authentication
 from localspot.crm.records import AfterCommit, Ctx, ReadOptions
 from localspot.crm.timestamps import now_ms
 from localspot.store.base import WriteConflict
@@ -123,9 +123,30 @@ class CrmService:
     def _ahead(self, portal_id: int, object_type: str, work: Callable[[TypeSchema], T]) -> Ahead[T]:
         """Run a batch write's `work` now, before its transaction, against the type schema this worker last
         saw (crm.ahead): on SQLite that work then runs outside the writer lock every worker queues on."""
+        return Ahead(self._last_seen(portal_id, object_type)[1], work)
+
+    def _plan_ahead(
+        self, portal_id: int, object_type: str, plan: Callable[[Ctx, TypeSchema], T]
+    ) -> PlannedAhead[T] | None:
+        """Validate a batch write before its transaction, in a read transaction of its own (crm.ahead).
+        Only on SQLite, where writers queue on one lock: PostgreSQL writers do not, and would only read twice."""
+        catalog, schema = self._last_seen(portal_id, object_type)
+        if schema is None or not self.runs_in_process:
+            return None
+        with self.store.read(portal_id) as tx:
+            reads_ahead = ReadsAhead(tx)
+            started = now_ms()
+            try:
+                value = plan(Ctx(reads_ahead, catalog, self.limits), schema)
+            except (HubSpotError, NotPlannable, WriteConflict):  # answered, or found, inside the transaction
+                return None
+        return PlannedAhead(schema, reads_ahead.reads, value, started)
+
+    def _last_seen(self, portal_id: int, object_type: str) -> tuple[Catalog | None, TypeSchema | None]:
+        """The catalog this worker last saw, and in it the type's schema (None when unknown there)."""
         catalog = self._catalogs.get(portal_id)
         found = catalog.by_name.get(object_type.lower()) if catalog is not None else None
-        return Ahead(catalog.schemas[found.object_type_id] if found is not None else None, work)
+        return catalog, catalog.schemas[found.object_type_id] if found is not None else None
 
     def _normalized_ahead(self, portal_id: int, object_type: str, body: Any) -> Ahead[records.NormalizedInputs]:
         return self._ahead(portal_id, object_type, lambda schema: records.normalized_inputs(schema, body, self.limits))
@@ -138,7 +159,8 @@ class CrmService:
 
     def batch_upsert(self, portal_id: int, object_type: str, body: Any) -> tuple[int, dict]:
         parsed = self._ahead(portal_id, object_type, lambda schema: records.parse_upsert(schema, body, self.limits))
-        return self._write(portal_id, lambda c: records.batch_upsert(c, c.catalog.resolve(object_type), parsed))
+        plan = self._plan_ahead(portal_id, object_type, lambda c, schema: records.upsert_writes(c, schema, parsed))
+        return self._write(portal_id, lambda c: records.batch_upsert(c, c.catalog.resolve(object_type), parsed, plan))
 
     def batch_create(self, portal_id: int, object_type: str, body: Any) -> tuple[int, dict]:
         normalized = self._normalized_ahead(portal_id, object_type, body)

@@ -1,4 +1,5 @@
-"""The write pipeline every record write goes through: validate all inputs, then persist the valid ones.
+"""The write pipeline every record write goes through: validate all inputs, prepare the valid ones' rows,
+then persist them.
 
 Create, batch create and batch upsert differ only in how they build `WriteInput`s (new record, or an
 update of a matched one). Validation reads what it needs in a bounded number of queries (one per
@@ -182,24 +183,45 @@ def _check_association_targets(tx: Any, planned: list[Planned], failures: list[F
     return ok
 
 
-def persist(tx: Any, schema: TypeSchema, planned: list[Planned], now: int) -> None:
-    """Write the validated inputs: a fixed number of statements whatever the batch size."""
-    type_id = schema.object_type.object_type_id
-    creates = [p for p in planned if p.new]
-    for p, new_id in zip(creates, tx.allocate_ids(len(creates)), strict=True):
-        p.record = StoredObject(new_id, _without_empty(p.changes), now, now)
-    for p in planned:
-        if not p.new:
+@dataclass
+class Prepared:
+    """A validated batch's writes, built: all `persist` sends but the ids of new records, which it takes
+    from the store (under SQLite's writer lock) and puts in their rows."""
+
+    outcome: WriteOutcome
+    now: int
+    releases: list[tuple[str, str]]  # (property, value) no longer held
+    claims: list[tuple[str, str, Planned]]  # (property, value, by whom)
+    history: list[tuple[Planned, HistoryEntry]]
+
+
+def prepare(schema: TypeSchema, outcome: WriteOutcome, now: int) -> Prepared:
+    """The records as written (a new one's id still 0), their history entries and unique value changes."""
+    for p in outcome.written:
+        if p.new:
+            p.record = StoredObject(0, _without_empty(p.changes), now, now)  # persist gives it its id
+        else:
             old = p.input.existing
             p.record = old._replace(properties=_without_empty({**old.properties, **p.changes}), updated_at=now)
-    releases, claims = _unique_changes(schema, planned)
-    tx.release_unique(type_id, releases)
+    releases, claims = _unique_changes(schema, outcome.written)
+    history = [(p, _history_entry(p, now)) for p in outcome.written]
+    return Prepared(outcome, now, releases, claims, history)
+
+
+def persist(tx: Any, schema: TypeSchema, prepared: Prepared) -> None:
+    """Write a prepared batch: a fixed number of statements whatever the batch size."""
+    type_id = schema.object_type.object_type_id
+    planned = prepared.outcome.written
+    creates = [p for p in planned if p.new]
+    for p, new_id in zip(creates, tx.allocate_ids(len(creates)), strict=True):
+        p.record = p.record._replace(id=new_id)
+    tx.release_unique(type_id, prepared.releases)
     tx.insert_objects(type_id, [p.record for p in creates])
     tx.update_objects(type_id, [p.record for p in planned if not p.new])
-    tx.claim_unique(type_id, claims)
-    tx.append_history(type_id, [(p.record.id, _history_entry(p, now)) for p in planned])
+    tx.claim_unique(type_id, [(name, value, p.record.id) for name, value, p in prepared.claims])
+    tx.append_history(type_id, [(p.record.id, entry) for p, entry in prepared.history])
     rows = [r for p in creates for a in p.input.associations for r in rows_both_ways(type_id, p.record.id, a)]
-    tx.insert_associations(rows, now)
+    tx.insert_associations(rows, prepared.now)
 
 
 def _without_empty(values: dict[str, str | None]) -> dict[str, str]:
@@ -209,7 +231,7 @@ def _without_empty(values: dict[str, str | None]) -> dict[str, str]:
 def _unique_changes(schema: TypeSchema, planned: list[Planned]) -> tuple[list, list]:
     releases, claims = [], []
     for name, items in _unique_claims(schema, planned).items():
-        claims += [(name, value, p.record.id) for p, value in items]
+        claims += [(name, value, p) for p, value in items]
     for p in planned:
         if p.input.existing is None:
             continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cache
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
@@ -120,6 +121,19 @@ class RecordOps:
     conn: Connection
     portal_id: int
     is_sqlite: bool
+    # While a list, every lookup's answer is kept in it, for `reads_unchanged` to ask again later.
+    reads: list[tuple[Lookup, dict[str, Any], list[tuple]]] | None = None
+
+    def _looked_up(self, lookup: Lookup, params: dict[str, Any]) -> list[tuple]:
+        rows = lookup.rows(self.conn, params)
+        if self.reads is not None:
+            self.reads.append((lookup, params, rows))
+        return rows
+
+    def reads_unchanged(self, reads: list[tuple[Lookup, dict[str, Any], list[tuple]]]) -> bool:
+        """Whether each lookup another transaction made (its `reads`) answers the same here: the raw rows,
+        JSON text included, so any write to a record read (even within its millisecond) tells."""
+        return all(lookup.rows(self.conn, params) == rows for lookup, params, rows in reads)
 
     def allocate_ids(self, count: int) -> list[int]:
         if count == 0:
@@ -139,7 +153,7 @@ class RecordOps:
         if not ids:
             return {}
         params = {"portal": self.portal_id, "type": object_type_id, "ids": ids, "archived": archived}
-        rows = _objects_by_id(archived is not None, lock).rows(self.conn, params)
+        rows = self._looked_up(_objects_by_id(archived is not None, lock), params)
         return {row[0]: _stored(row) for row in rows}
 
     def insert_objects(self, object_type_id: str, rows: list[StoredObject]) -> None:
@@ -163,7 +177,7 @@ class RecordOps:
         if not values:
             return {}
         params = {"portal": self.portal_id, "type": object_type_id, "prop": property_name, "values": values}
-        return dict(_FIND_UNIQUE.rows(self.conn, params))
+        return dict(self._looked_up(_FIND_UNIQUE, params))
 
     def find_held(
         self, object_type_id: str, keys: Iterable[tuple[str, str]], archived: bool | None = False, lock: bool = False
@@ -181,7 +195,7 @@ class RecordOps:
             "values": values,
             "archived": archived,
         }
-        rows = _held_objects(archived is not None, lock).rows(self.conn, params)
+        rows = self._looked_up(_held_objects(archived is not None, lock), params)
         return {(row[0], row[1]): _stored(row[2:]) for row in rows if (row[0], row[1]) in keys}
 
     def claim_unique(self, object_type_id: str, claims: list[tuple[str, str, int]]) -> None:

@@ -45,9 +45,10 @@ class FloorResult:
     statement_summary: list[str]
 
 
-def capture(store: SqlStore, manifest: Manifest, rng: random.Random) -> Capture:
-    """The statements of one batch upsert, after a first batch has warmed the service's caches."""
-    service = CrmService(store)
+def capture(store: SqlStore, manifest: Manifest, rng: random.Random, workers: int) -> Capture:
+    """The statements of one batch upsert, after a first batch has warmed the service's caches, as a
+    server of `workers` processes sends them (with several, SQLite's are validated ahead: crm.ahead)."""
+    service = CrmService(store, validate_ahead=workers > 1)
     service.batch_upsert(PORTAL_ID, "tasks", _body(manifest, rng, "floorwarm", 0)[0])
     body, cap = _body(manifest, rng, "floorcap", 1)
     record = lambda _c, _cur, stmt, params, _ctx, many: cap.statements.append((stmt, params, many))  # noqa: E731
@@ -160,10 +161,12 @@ def _describe(statement: str, params: Any, many: bool) -> str:
     return f"{text}  [executemany x{len(params)}]" if many else text
 
 
-def measure(database_url: str, manifest: Manifest, seconds: float, max_batches: int = 100_000) -> FloorResult:
+def measure(
+    database_url: str, manifest: Manifest, seconds: float, workers: int, max_batches: int = 100_000
+) -> FloorResult:
     store = SqlStore(database_url)
     try:
-        cap = capture(store, manifest, random.Random(3))
+        cap = capture(store, manifest, random.Random(3), workers)
         return replay(store, cap, manifest, seconds, max_batches)
     finally:
         store.dispose()

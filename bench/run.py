@@ -90,7 +90,7 @@ def run_case(cfg: Config, backend: str, size: int, database_url: str, manifest: 
         case.peak_pss_mb = server.peak_pss_mb()
     finally:
         server.stop()
-    result = floor.measure(database_url, manifest, seconds=min(cfg.seconds, 4.0))
+    result = floor.measure(database_url, manifest, seconds=min(cfg.seconds, 4.0), workers=workers)
     case.floor = asdict(result)
     cfg.log(f"  raw storage floor (batch upsert, no HTTP): {result.records_per_s:,.0f} records/s")
     return case

@@ -17,7 +17,7 @@ from localspot.store.sql import SqlStore
 def create_service(settings: Settings) -> tuple[CrmService, list[str]]:
     """Open the store, migrate it, and make sure the default portal and its tokens exist."""
     store = SqlStore(settings.database_url, pool_size=settings.pool_size)
-    service = CrmService(store, settings.limits)
+    service = CrmService(store, settings.limits, validate_ahead=settings.workers > 1)
     if not settings.bootstrap:
         return service, list(settings.tokens)
     store.migrate()

@@ -96,6 +96,7 @@ def serve(
     os.environ[ENV_PREFIX + "DATABASE_URL"] = settings.database_url
     os.environ[ENV_PREFIX + "TOKEN"] = ",".join(settings.tokens)
     os.environ[ENV_PREFIX + "POOL_SIZE"] = str(settings.pool_size)
+    os.environ[ENV_PREFIX + "WORKERS"] = str(workers)
     os.environ[ENV_PREFIX + "BOOTSTRAPPED"] = "1"  # migrated and set up above, once for all workers
     config = uvicorn.Config(
         "localspot.cli:app_from_env",

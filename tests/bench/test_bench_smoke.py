@@ -40,10 +40,15 @@ def test_benchmark_runs_on_a_tiny_store_and_writes_its_report(isolated_cache: Pa
         assert (out / "benchmarks.png").read_bytes().startswith(b"\x89PNG")
 
 
-def test_the_storage_floor_replays_on_every_backend(fresh_database: str) -> None:
-    """The floor rewrites captured parameters (keys, ids), also inside PostgreSQL's JSON row documents."""
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_storage_floor_replays_on_every_backend(fresh_database: str, workers: int) -> None:
+    """The floor rewrites captured parameters (keys, ids), also inside PostgreSQL's JSON row documents. It
+    replays what a server of that many workers sends: with two, SQLite validates ahead in a read
+    transaction of its own (crm.ahead), one more COMMIT."""
     from bench import floor
 
     manifest = populate.populate(fresh_database, TINY)
-    result = floor.measure(fresh_database, manifest, seconds=0.3, max_batches=3)
+    result = floor.measure(fresh_database, manifest, seconds=0.3, workers=workers, max_batches=3)
     assert result.batches == 3 and result.records_per_s > 0
+    ahead = workers > 1 and fresh_database.startswith("sqlite")
+    assert result.statement_summary.count("COMMIT") == (2 if ahead else 1)

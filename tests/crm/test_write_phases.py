@@ -10,52 +10,8 @@ from typing import Any
 import pytest
 
 from localspot.crm import records, values
-from localspot.crm.ahead import NotPlannable, ReadsAhead
-from localspot.crm.records import ReadOptions
 from localspot.crm.service import CrmService
-from localspot.store.sql import SqlStore
-
-
-class Recorder:
-    """Which calls of a function happened while a write transaction was open."""
-
-    def __init__(self) -> None:
-        self.in_transaction = False
-        self.calls: list[bool] = []
-
-    def wrap(self, function: Any) -> Any:
-        def recorded(*args: Any, **kwargs: Any) -> Any:
-            self.calls.append(self.in_transaction)
-            return function(*args, **kwargs)
-
-        return recorded
-
-
-@pytest.fixture
-def service(database_url: str, portal_id: int) -> Iterator[CrmService]:
-    yield from keyed_tasks_service(database_url, portal_id)
-
-
-@pytest.fixture
-def sqlite_service(sqlite_database: str, portal_id: int) -> Iterator[CrmService]:
-    yield from keyed_tasks_service(sqlite_database, portal_id)
-
-
-def keyed_tasks_service(database_url: str, portal_id: int) -> Iterator[CrmService]:
-    """A service whose tasks have a unique `ext_id` to upsert by."""
-    store = SqlStore(database_url)
-    store.migrate()
-    service = CrmService(store)
-    service.ensure_portal(portal_id)
-    key = {"name": "ext_id", "label": "Key", "type": "string", "fieldType": "text", "groupName": "taskinformation"}
-    service.create_property(portal_id, "tasks", {**key, "hasUniqueValue": True})
-    yield service
-    store.dispose()
-
-
-def upsert_body(keys: list[str], subject: str) -> dict[str, Any]:
-    properties = {"hs_task_subject": subject, "hs_timestamp": "2024-01-01T00:00:00Z", "hs_task_status": "WAITING"}
-    return {"inputs": [{"id": k, "idProperty": "ext_id", "properties": properties} for k in keys]}
+from tests.crm.support import Recorder, upsert_body
 
 
 def watch(service: CrmService, monkeypatch: pytest.MonkeyPatch) -> tuple[Recorder, Recorder]:
@@ -132,7 +88,7 @@ def test_work_done_ahead_against_an_old_catalog_is_done_again_inside(service, po
     assert status == 201 and out["results"][0]["properties"]["ext_rank"] == "8.5"
 
 
-def test_an_upsert_looks_its_keys_up_once(service, portal_id, monkeypatch):
+def test_inside_its_transaction_an_upsert_looks_its_keys_up_once(service, portal_id, monkeypatch):
     """Inside the transaction, the match lookup finds new keys free under its lock; their claims are not
     looked up again (a racing claim fails the INSERT and reruns the batch instead: tests/resilience)."""
     from sqlalchemy import event
@@ -154,102 +110,3 @@ def test_an_upsert_looks_its_keys_up_once(service, portal_id, monkeypatch):
     assert reads.count(True) == 1
     # SQLite validates ahead (PlannedAhead): the same lookup once before the transaction, none on PostgreSQL.
     assert reads.count(False) == (1 if service.store.is_sqlite else 0)
-
-
-# --- a batch upsert validated ahead of its transaction (SQLite) -------------------------------------
-
-
-def before_next_write(service: CrmService, monkeypatch: pytest.MonkeyPatch, action: Any) -> None:
-    """Run `action` (another worker's write) once, just before this worker's next write transaction: after
-    its batch was validated ahead, before the transaction that checks that validation."""
-    write, pending = service.store.write, [action]
-
-    @contextmanager
-    def write_after_action(portal_id: int) -> Iterator[Any]:
-        if pending:
-            pending.pop()()
-        with write(portal_id) as tx:
-            yield tx
-
-    monkeypatch.setattr(service.store, "write", write_after_action)
-
-
-def validations(monkeypatch: pytest.MonkeyPatch, service: CrmService) -> Recorder:
-    """Which `validate` calls ran inside a write transaction."""
-    recorder, write = Recorder(), service.store.write
-
-    @contextmanager
-    def watched_write(portal_id: int) -> Iterator[Any]:
-        with write(portal_id) as tx:
-            recorder.in_transaction = True
-            try:
-                yield tx
-            finally:
-                recorder.in_transaction = False
-
-    monkeypatch.setattr(service.store, "write", watched_write)
-    monkeypatch.setattr(records, "validate", recorder.wrap(records.validate))
-    return recorder
-
-
-def test_an_upsert_validated_ahead_is_not_validated_again_when_nothing_changed(service, portal_id, monkeypatch):
-    service.batch_upsert(portal_id, "tasks", upsert_body(["kept"], "first"))
-    recorder = validations(monkeypatch, service)
-    status, body = service.batch_upsert(portal_id, "tasks", upsert_body(["kept", "added"], "second"))
-    assert status == 200 and [r["new"] for r in body["results"]] == [False, True]
-    # SQLite: once, ahead; PostgreSQL writers do not queue on one lock, and validate inside only.
-    assert recorder.calls == ([False] if service.store.is_sqlite else [True])
-
-
-def test_a_record_written_after_the_validation_ahead_is_validated_again(service, portal_id, monkeypatch):
-    """Another worker updates a matched record in between: the upsert must merge onto that new version,
-    not write back the version it validated against (which would lose the other worker's value)."""
-    _, first = service.batch_upsert(portal_id, "tasks", upsert_body(["shared"], "first"))
-    record_id = first["results"][0]["id"]
-    other_worker = CrmService(service.store)
-    other_write = {"inputs": [{"id": record_id, "properties": {"hs_task_body": "from the other worker"}}]}
-    before_next_write(service, monkeypatch, lambda: other_worker.batch_update(portal_id, "tasks", other_write))
-    recorder = validations(monkeypatch, service)
-    status, body = service.batch_upsert(portal_id, "tasks", upsert_body(["shared"], "ours"))
-    assert status == 200
-    assert body["results"][0]["properties"]["hs_task_body"] == "from the other worker"
-    stored = service.read(portal_id, "tasks", record_id, None, ReadOptions(("hs_task_body", "hs_task_subject")))
-    assert stored["properties"]["hs_task_body"] == "from the other worker"
-    assert stored["properties"]["hs_task_subject"] == "ours"
-    assert recorder.calls[-1] is True  # validated again, inside the transaction
-
-
-def test_a_key_created_after_the_validation_ahead_makes_the_input_an_update(service, portal_id, monkeypatch):
-    service.batch_upsert(portal_id, "tasks", upsert_body(["warm"], "warm-up"))
-    other_worker = CrmService(service.store)
-    created: list[Any] = []
-    before_next_write(
-        service,
-        monkeypatch,
-        lambda: created.append(other_worker.batch_upsert(portal_id, "tasks", upsert_body(["raced"], "theirs"))),
-    )
-    status, body = service.batch_upsert(portal_id, "tasks", upsert_body(["raced"], "ours"))
-    assert status == 200
-    their_id = created[0][1]["results"][0]["id"]
-    assert body["results"][0]["new"] is False and body["results"][0]["id"] == their_id
-    options = ReadOptions(("hs_task_subject",))
-    assert service.read(portal_id, "tasks", "raced", "ext_id", options)["properties"]["hs_task_subject"] == "ours"
-
-
-def test_a_validation_ahead_is_tried_once_and_asks_only_what_it_can_ask_again(sqlite_service, portal_id):
-    """An attempt that ends in a write conflict runs again without the plan; validation ahead may use only
-    the lookups the write transaction repeats (anything else makes the batch validate inside). SQLite only:
-    PostgreSQL validates inside the transaction."""
-    service = sqlite_service
-    service.batch_upsert(portal_id, "tasks", upsert_body(["warm"], "warm-up"))
-    parsed = service._ahead(
-        portal_id, "tasks", lambda s: records.parse_upsert(s, upsert_body(["p"], "x"), service.limits)
-    )
-    plan = service._plan_ahead(portal_id, "tasks", lambda c, s: records.upsert_writes(c, s, parsed))
-    assert plan is not None
-    with service.store.write(portal_id) as tx:
-        assert plan.holds(tx, plan.schema) is True
-        assert plan.holds(tx, plan.schema) is False
-    assert service._plan_ahead(portal_id, "tasks", lambda c, _s: c.tx.load_property_definitions()) is None
-    with service.store.read(portal_id) as tx, pytest.raises(NotPlannable):
-        ReadsAhead(tx).tokens()

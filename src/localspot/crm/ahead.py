@@ -1,5 +1,5 @@
-"""Work on a batch write done before its transaction: parsing the body and normalizing its values, and
-(`PlannedAhead`) the whole validation of a batch upsert.
+"""Work on a batch write done before its transaction: parsing the body and normalizing its values
+(`Ahead`), and, for a batch upsert with several SQLite workers, its whole validation (`PlannedAhead`).
 
 On SQLite every worker's writes queue on one lock for as long as their transaction lasts, so a batch
 does what needs no database read first, against the type schema of the catalog this worker last saw.
@@ -31,6 +31,11 @@ class Ahead(Generic[T]):
             except HubSpotError as error:  # the client's mistake is answered from inside the transaction
                 self._error = error
 
+    @property
+    def failed(self) -> bool:
+        """The work ahead found the client's mistake (answered from inside the transaction)."""
+        return self._error is not None
+
     def result(self, schema: TypeSchema) -> T:
         """The work's result for the transaction's `schema`: the one done ahead if it is the same schema."""
         if schema is not self._schema:
@@ -40,17 +45,17 @@ class Ahead(Generic[T]):
         return self._value  # type: ignore[return-value]
 
 
-class NotPlannable(Exception):
+class NotPlannable(AttributeError):
     """Work ahead asked the database something the write transaction could not ask again to check it."""
 
 
 class ReadsAhead:
     """A read transaction, as a batch write's validation may use it before its own write transaction:
-    only the lookups the store keeps (`reads`) to ask again there (`reads_unchanged`)."""
+    only the lookups the store records (`reads`) to ask again there (`reads_unchanged`)."""
 
     def __init__(self, tx: Any) -> None:
         self._tx = tx
-        self.reads = tx.reads = []
+        self.reads = tx.record_reads()
 
     def find_held(self, *args: Any, **kwargs: Any) -> Any:
         return self._tx.find_held(*args, **kwargs)
@@ -65,24 +70,25 @@ class ReadsAhead:
         raise NotPlannable(name)
 
 
-@dataclass
+@dataclass(eq=False)
 class PlannedAhead(Generic[T]):
     """A batch write validated before its transaction, from what a read transaction saw (`reads`).
 
     It stands in the write transaction only if the type schema is the same object and every read
-    answers the same there: then nothing the validation depended on has changed, and writing `value`
-    is what validating again would have written (at the planning's time, which is no earlier than the
-    last write of any record read: a later one would have changed its row). A plan is tried once: an
-    attempt that ends in a write conflict runs again without it."""
+    answers the same there: then nothing the validation depended on has changed, and writing `value` is
+    what validating again would write. The caller stamps it with the transaction's own time, so written
+    timestamps still follow commit order. A plan is taken once: an attempt that ends in a write
+    conflict runs again without it."""
 
     schema: TypeSchema
-    reads: list
+    reads: list[Any]  # the store's record of each lookup and its rows (RecordOps.record_reads)
     value: T
     started: int
-    tried: bool = False
+    taken: bool = False
 
-    def holds(self, tx: Any, schema: TypeSchema) -> bool:
-        if self.tried or schema is not self.schema:
-            return False
-        self.tried = True
-        return tx.reads_unchanged(self.reads)
+    def take(self, tx: Any, schema: TypeSchema) -> T | None:
+        """`value` if the plan stands in the transaction `tx` of `schema`; None to validate there."""
+        if self.taken or schema is not self.schema:
+            return None
+        self.taken = True
+        return self.value if tx.reads_unchanged(self.reads) else None

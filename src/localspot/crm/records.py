@@ -94,8 +94,9 @@ def parse_upsert(schema: TypeSchema, body: Any, limits: batch.BatchLimits) -> Up
 def batch_upsert(
     ctx: Ctx, schema: TypeSchema, parsed: Ahead[UpsertBatch], plan: PlannedAhead[Prepared] | None
 ) -> AfterCommit:
-    if plan is not None and plan.holds(ctx.tx, schema):
-        return _commit(ctx, schema, plan.value, plan.started, success=200)
+    prepared = plan.take(ctx.tx, schema) if plan is not None else None
+    if prepared is not None:  # stamped with this transaction's time, so timestamps follow commit order
+        return _commit(ctx, schema, prepared, plan.started, success=200, now=now_ms())
     started = now_ms()
     return _commit(ctx, schema, upsert_writes(ctx, schema, parsed), started, success=200)
 
@@ -109,7 +110,7 @@ def upsert_writes(ctx: Ctx, schema: TypeSchema, parsed: Ahead[UpsertBatch]) -> P
     sent_ids = [raw_id for _, _, raw_id in upsert.keyed]
     batch.reject_duplicate_ids([m.id if m else ("new", i) for i, m in enumerate(matches)], sent_ids)
     inputs = [item.matched(match) for item, match in zip(upsert.inputs, matches, strict=True)]
-    return prepare(schema, checked(ctx, schema, inputs, [], upsert.traces), now_ms())
+    return validated_writes(ctx, schema, inputs, [], upsert.traces)
 
 
 NormalizedInputs = dict[int, Normalized | None]  # by input index
@@ -150,7 +151,8 @@ def write_one(ctx: Ctx, schema: TypeSchema, item: WriteInput) -> dict[str, Any]:
     outcome = validate(ctx.tx, schema, [item], ctx.portal_id)
     if outcome.failures:
         raise whole_batch_error(outcome.failures, ctx.portal_id)
-    persist(ctx.tx, schema, prepare(schema, outcome, now_ms()))
+    now = now_ms()
+    persist(ctx.tx, schema, prepare(schema, outcome, now), now)
     return _written_public(ctx.portal_id, schema, outcome.written[0])
 
 
@@ -176,26 +178,27 @@ def write_batch(
     started: int,
     success: int,
 ) -> AfterCommit:
-    """Every batch write (create, upsert, update): all or nothing, or 207 when every input is traced."""
-    return _commit(
-        ctx, schema, prepare(schema, checked(ctx, schema, inputs, failures, traces), now_ms()), started, success
-    )
+    """A batch create or update: all or nothing, or 207 when every input is traced."""
+    return _commit(ctx, schema, validated_writes(ctx, schema, inputs, failures, traces), started, success)
 
 
-def checked(
+def validated_writes(
     ctx: Ctx, schema: TypeSchema, inputs: list[WriteInput], failures: list[Failure], traces: list[str | None]
-) -> WriteOutcome:
-    """The inputs validated, with `failures` found before; a failure fails the batch whole unless every
-    input is traced (207)."""
+) -> Prepared:
+    """The inputs validated, with `failures` found before, and the valid ones' writes prepared. A failure
+    fails the batch whole unless every input is traced (207)."""
     outcome = validate(ctx.tx, schema, inputs, ctx.portal_id)
     failures = sorted(failures + outcome.failures, key=lambda f: f.input.index)
     if failures and not batch.multi_status_enabled(traces):
         raise whole_batch_error(failures, ctx.portal_id)
-    return WriteOutcome(outcome.written, failures)
+    return prepare(schema, WriteOutcome(outcome.written, failures), now_ms())
 
 
-def _commit(ctx: Ctx, schema: TypeSchema, prepared: Prepared, started: int, success: int) -> AfterCommit:
-    persist(ctx.tx, schema, prepared)
+def _commit(
+    ctx: Ctx, schema: TypeSchema, prepared: Prepared, started: int, success: int, now: int | None = None
+) -> AfterCommit:
+    """Persist a batch write, at `now` if given (else when it was prepared); its answer is built after the commit."""
+    persist(ctx.tx, schema, prepared, prepared.now if now is None else now)
     portal_id, outcome = ctx.portal_id, prepared.outcome
 
     def answer() -> tuple[int, dict[str, Any]]:

@@ -27,7 +27,7 @@ from localspot.crm.definitions import TypeSchema
 from localspot.crm.errors import HubSpotError, conflict, invalid_authentication
 from localspot.crm.records import AfterCommit, Ctx, ReadOptions
 from localspot.crm.timestamps import now_ms
-from localspot.store.base import WriteConflict
+from localspot.store.base import StoreUnavailable, WriteConflict
 
 if TYPE_CHECKING:  # the domain is handed a store; it never imports SQLAlchemy itself
     from localspot.store.sql import SqlStore
@@ -39,9 +39,12 @@ RETRY_BACKOFF_S = 0.004
 
 
 class CrmService:
-    def __init__(self, store: SqlStore, limits: BatchLimits | None = None) -> None:
+    def __init__(self, store: SqlStore, limits: BatchLimits | None = None, validate_ahead: bool = False) -> None:
+        """`validate_ahead`: other processes write to this SQLite database too (`--workers`), so that batch
+        upserts gain by validating before they queue for its writer lock (`_plan_ahead`)."""
         self.store = store
         self.limits = limits or BatchLimits()
+        self.validates_ahead = validate_ahead and store.is_sqlite
         self._catalogs: dict[int, Catalog] = {}
         self._token_portals: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -128,18 +131,19 @@ class CrmService:
     def _plan_ahead(
         self, portal_id: int, object_type: str, plan: Callable[[Ctx, TypeSchema], T]
     ) -> PlannedAhead[T] | None:
-        """Validate a batch write before its transaction, in a read transaction of its own (crm.ahead).
-        Only on SQLite, where writers queue on one lock: PostgreSQL writers do not, and would only read twice."""
+        """Validate a batch write before its transaction, in a read transaction of its own (crm.ahead),
+        when writers queue on one lock (`validates_ahead`). Without other writers, or on PostgreSQL where
+        writers do not queue, it would only ask every lookup twice."""
         catalog, schema = self._last_seen(portal_id, object_type)
-        if schema is None or not self.runs_in_process:
+        if schema is None or not self.validates_ahead:
             return None
-        with self.store.read(portal_id) as tx:
-            reads_ahead = ReadsAhead(tx)
-            started = now_ms()
-            try:
+        try:
+            with self.store.read(portal_id) as tx:
+                reads_ahead = ReadsAhead(tx)
+                started = now_ms()
                 value = plan(Ctx(reads_ahead, catalog, self.limits), schema)
-            except (HubSpotError, NotPlannable, WriteConflict):  # answered, or found, inside the transaction
-                return None
+        except (HubSpotError, NotPlannable, WriteConflict, StoreUnavailable):
+            return None  # the write transaction validates, and answers the client's mistake or the store's trouble
         return PlannedAhead(schema, reads_ahead.reads, value, started)
 
     def _last_seen(self, portal_id: int, object_type: str) -> tuple[Catalog | None, TypeSchema | None]:
@@ -159,7 +163,11 @@ class CrmService:
 
     def batch_upsert(self, portal_id: int, object_type: str, body: Any) -> tuple[int, dict]:
         parsed = self._ahead(portal_id, object_type, lambda schema: records.parse_upsert(schema, body, self.limits))
-        plan = self._plan_ahead(portal_id, object_type, lambda c, schema: records.upsert_writes(c, schema, parsed))
+        plan = (
+            None
+            if parsed.failed
+            else self._plan_ahead(portal_id, object_type, lambda c, schema: records.upsert_writes(c, schema, parsed))
+        )
         return self._write(portal_id, lambda c: records.batch_upsert(c, c.catalog.resolve(object_type), parsed, plan))
 
     def batch_create(self, portal_id: int, object_type: str, body: Any) -> tuple[int, dict]:

@@ -121,8 +121,13 @@ class RecordOps:
     conn: Connection
     portal_id: int
     is_sqlite: bool
-    # While a list, every lookup's answer is kept in it, for `reads_unchanged` to ask again later.
-    reads: list[tuple[Lookup, dict[str, Any], list[tuple]]] | None = None
+    reads: list[tuple[Lookup, dict[str, Any], list[tuple]]] | None = None  # see record_reads
+
+    def record_reads(self) -> list[tuple[Lookup, dict[str, Any], list[tuple]]]:
+        """From now on, keep each lookup of this transaction with its rows, in the list returned: another
+        transaction can ask them again (`reads_unchanged`)."""
+        self.reads = []
+        return self.reads
 
     def _looked_up(self, lookup: Lookup, params: dict[str, Any]) -> list[tuple]:
         rows = lookup.rows(self.conn, params)
@@ -132,7 +137,7 @@ class RecordOps:
 
     def reads_unchanged(self, reads: list[tuple[Lookup, dict[str, Any], list[tuple]]]) -> bool:
         """Whether each lookup another transaction made (its `reads`) answers the same here: the raw rows,
-        JSON text included, so any write to a record read (even within its millisecond) tells."""
+        JSON text and timestamps included, so a write that changed a record read tells."""
         return all(lookup.rows(self.conn, params) == rows for lookup, params, rows in reads)
 
     def allocate_ids(self, count: int) -> list[int]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -77,6 +80,29 @@ def test_a_closed_checkpointer_stops_its_thread(tmp_path: Path) -> None:
     assert not thread.is_alive()
     checkpointer.committed()  # after close: nothing starts again
     assert checkpointer._thread is thread
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priority is Linux's")
+def test_the_checkpointer_thread_runs_at_the_lowest_priority(tmp_path: Path) -> None:
+    """Requests go before checkpoints (store.sqlite._yield_to_requests); the process keeps its priority."""
+    checkpointer = WalCheckpointer(str(tmp_path / "x.db"), delay_s=60)
+    sqlite3.connect(tmp_path / "x.db").execute("PRAGMA journal_mode=WAL").fetchall()
+    checkpointer.committed()
+    try:
+        thread = checkpointer._thread
+        assert thread is not None
+        deadline = time.monotonic() + 5
+        while _nice(thread.native_id) != 19 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _nice(thread.native_id) == 19
+        assert _nice(threading.get_native_id()) == os.getpriority(os.PRIO_PROCESS, 0) != 19
+    finally:
+        checkpointer.close()
+
+
+def _nice(thread_id: int) -> int:
+    stat = Path(f"/proc/self/task/{thread_id}/stat").read_text()
+    return int(stat.rpartition(")")[2].split()[16])  # field 19 of proc(5), counted after the name
 
 
 def test_closing_runs_a_waiting_checkpoint_at_once(tmp_path: Path) -> None:

@@ -6,10 +6,12 @@ Both are process-local helpers of `SqlStore`; PostgreSQL needs neither.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
 import sqlite3
+import sys
 import threading
 
 log = logging.getLogger("localspot")
@@ -85,6 +87,7 @@ class WalCheckpointer:
             self._thread.join()  # a checkpoint under way finishes: its connection must not outlive close()
 
     def _run(self) -> None:
+        _yield_to_requests()
         connection = sqlite3.connect(self._database, isolation_level=None)  # used by this thread only
         try:
             while True:
@@ -103,6 +106,19 @@ class WalCheckpointer:
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except sqlite3.Error as exc:  # e.g. the file was removed under a test; the next write retries
             log.warning("WAL checkpoint failed: %s", exc)
+
+
+def _yield_to_requests() -> None:
+    """Lower this thread's CPU priority to the lowest (nice 19, Linux: per thread).
+
+    A checkpoint copies a second's worth of pages and fsyncs in one burst; under sustained batch upserts
+    on two cores that burst took CPU from the requests in flight, whose latency rose for ~100 ms once a
+    second (p99). At nice 19 requests go first and the checkpoint uses what they leave, which was enough:
+    in 5 interleaved runs, upsert p99 was lower in all 5 (median 32.5 ms against 35.4 ms), throughput
+    alike. Elsewhere setpriority acts on whole processes, and the thread keeps the process's priority."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
 def _is_file(database: str | None) -> bool:

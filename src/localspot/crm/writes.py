@@ -62,10 +62,10 @@ class Planned:
     input: WriteInput
     changes: dict[str, str | None]
     record: StoredObject | None = None
+    new: bool = field(init=False)  # creates a record; asked several times per input, so kept
 
-    @property
-    def new(self) -> bool:
-        return self.input.existing is None
+    def __post_init__(self) -> None:
+        self.new = self.input.existing is None
 
 
 @dataclass
@@ -202,7 +202,8 @@ def prepare(schema: TypeSchema, outcome: WriteOutcome, now: int) -> Prepared:
             p.record = StoredObject(0, _without_empty(p.changes), now, now)  # persist gives it its id
         else:
             old = p.input.existing
-            p.record = old._replace(properties=_without_empty({**old.properties, **p.changes}), updated_at=now)
+            merged = _without_empty({**old.properties, **p.changes})
+            p.record = StoredObject(old.id, merged, old.created_at, now, old.archived, old.archived_at)
     releases, claims = _unique_changes(schema, outcome.written)
     history = [(p, _history_entry(p, now)) for p in outcome.written]
     return Prepared(outcome, now, releases, claims, history)
@@ -238,6 +239,10 @@ def _restamp(prepared: Prepared, now: int) -> None:
 
 
 def _without_empty(values: dict[str, str | None]) -> dict[str, str]:
+    """`values` without the cleared ones (None): `values` itself when none is, as most inputs clear nothing
+    (the scan runs in C; the filtering copy, in Python, was a few percent of a batch upsert)."""
+    if None not in values.values():
+        return values
     return {k: v for k, v in values.items() if v is not None}
 
 

@@ -240,7 +240,8 @@ def _restamp(prepared: Prepared, now: int) -> None:
 
 def _without_empty(values: dict[str, str | None]) -> dict[str, str]:
     """`values` without the cleared ones (None): `values` itself when none is, as most inputs clear nothing
-    (the scan runs in C; the filtering copy, in Python, was a few percent of a batch upsert)."""
+    (the scan runs in C; the filtering copy, in Python, was a few percent of a batch upsert). The result
+    may be the caller's dict, so neither may be changed afterwards (none is: they are written and read)."""
     if None not in values.values():
         return values
     return {k: v for k, v in values.items() if v is not None}

@@ -113,9 +113,11 @@ def _yield_to_requests() -> None:
 
     A checkpoint copies a second's worth of pages and fsyncs in one burst; under sustained batch upserts
     on two cores that burst took CPU from the requests in flight, whose latency rose for ~100 ms once a
-    second (p99). At nice 19 requests go first and the checkpoint uses what they leave, which was enough:
-    in 5 interleaved runs, upsert p99 was lower in all 5 (median 32.5 ms against 35.4 ms), throughput
-    alike. Elsewhere setpriority acts on whole processes, and the thread keeps the process's priority."""
+    second (p99). At nice 19 the checkpoint takes far less from requests and runs mostly on what they
+    leave, which was enough: in 5 interleaved runs, upsert p99 was lower in all 5 (median 32.5 ms against
+    35.4 ms), throughput alike. On a machine saturated for long, checkpoints fall further behind and the
+    WAL grows longer before it restarts. Elsewhere setpriority acts on whole processes, and the thread
+    keeps the process's priority."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)

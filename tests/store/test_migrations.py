@@ -109,3 +109,42 @@ def test_migrations_build_exactly_the_tables_the_code_uses(fresh_database: str) 
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_sqlite_unique_values_are_clustered_on_their_key_and_back(tmp_path: Path) -> None:
+    """Revision 0003 rebuilds SQLite's unique_values WITHOUT ROWID, rows and index kept; its downgrade
+    rebuilds the rowid table."""
+    from alembic import command
+
+    from localspot.store.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'clustered.db'}"
+    engine = create_engine(url)
+    upgrade(engine, "0002")
+    rows = [(1, "0-27", "ext_id", f"key-{n}", 100 + n) for n in range(50)]
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO unique_values VALUES (?, ?, ?, ?, ?)", rows)
+
+    def table_sql() -> str:
+        with engine.connect() as conn:
+            return conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'unique_values'").scalar_one()
+
+    def stored() -> list[tuple]:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.exec_driver_sql("SELECT * FROM unique_values ORDER BY value")]
+
+    def index_names() -> set[str]:
+        with engine.connect() as conn:
+            return {r[1] for r in conn.exec_driver_sql("PRAGMA index_list('unique_values')")}
+
+    assert "WITHOUT ROWID" not in table_sql()
+    upgrade(engine)
+    assert "WITHOUT ROWID" in table_sql()
+    assert stored() == sorted(rows, key=lambda r: r[3]) and "ix_unique_values_object" in index_names()
+    with engine.begin() as conn:
+        config = alembic_config(engine)
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0002")
+    assert "WITHOUT ROWID" not in table_sql()
+    assert stored() == sorted(rows, key=lambda r: r[3]) and "ix_unique_values_object" in index_names()
+    engine.dispose()

@@ -78,6 +78,8 @@ unique_values = sa.Table(
     sa.Column("value", sa.String(1000), primary_key=True),
     sa.Column("object_id", sa.BigInteger, nullable=False),
     sa.Index("ix_unique_values_object", "portal_id", "object_type_id", "object_id"),
+    # Revision 0003: on SQLite, clustered on the key, so a lookup finds the record id in the key's leaf.
+    sqlite_with_rowid=False,
 )
 
 # Append-only: one row per write of a record, holding the values that write set.

@@ -107,6 +107,14 @@ def test_migrations_build_exactly_the_tables_the_code_uses(fresh_database: str) 
     upgrade(engine)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        if conn.dialect.name == "sqlite":  # which autogenerate does not compare (revision 0003)
+            inspector = sa.inspect(conn)
+            built = {
+                t.name: inspector.get_table_options(t.name).get("sqlite_with_rowid", True)
+                for t in metadata.sorted_tables
+            }
+            declared = {t.name: t.dialect_options["sqlite"]["with_rowid"] for t in metadata.sorted_tables}
+            assert built == declared
     engine.dispose()
     assert diff == []
 

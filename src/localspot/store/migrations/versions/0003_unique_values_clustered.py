@@ -19,6 +19,7 @@ branch_labels = None
 depends_on = None
 
 COLUMNS = "portal_id, object_type_id, property_name, value, object_id"
+KEY = "portal_id, object_type_id, property_name, value"
 
 
 def _rebuild(with_rowid: bool) -> None:
@@ -34,7 +35,8 @@ def _rebuild(with_rowid: bool) -> None:
         sa.Column("object_id", sa.BigInteger, nullable=False),
         sqlite_with_rowid=with_rowid,
     )
-    op.execute(f"INSERT INTO unique_values_rebuilt ({COLUMNS}) SELECT {COLUMNS} FROM unique_values")
+    # In key order: each row then lands at the end of the clustered table (random emails: 3.75 → 2.2 s per 1M).
+    op.execute(f"INSERT INTO unique_values_rebuilt ({COLUMNS}) SELECT {COLUMNS} FROM unique_values ORDER BY {KEY}")
     op.drop_index("ix_unique_values_object", table_name="unique_values")
     op.drop_table("unique_values")
     op.rename_table("unique_values_rebuilt", "unique_values")

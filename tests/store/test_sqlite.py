@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from localspot.store import engine as engine_module
 from localspot.store.base import StoredObject
 from localspot.store.driver import ManyRows
 from localspot.store.sql import SqlStore
@@ -69,27 +68,6 @@ def test_the_checkpointer_copies_the_wal_back_soon_after_writes(sqlite_store: tu
     while _sizes(path)[0] < DATA_BYTES and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _sizes(path)[0] >= DATA_BYTES
-
-
-def test_a_restarting_wal_is_cut_back_to_its_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """After a burst of writes, once the WAL is checkpointed, the next write starts it over and SQLite
-    truncates the file to `journal_size_limit` instead of keeping the burst's size."""
-    monkeypatch.setattr(engine_module, "SQLITE_WAL_SIZE_LIMIT", 1024 * 1024)  # read at each connect
-    path = tmp_path / "limit.db"
-    store = SqlStore(f"sqlite:///{path}")
-    try:
-        store.migrate()
-        with store.write(1) as tx:
-            tx.create_portal(1)
-        store.checkpointer.close()  # this test checkpoints by hand, at a known moment
-        _write_twenty_batches(store)
-        assert _sizes(path)[1] > DATA_BYTES
-        with contextlib.closing(sqlite3.connect(path)) as checkpointer:
-            assert checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[0] == 0
-        _write_records(store, 1, 50_000, 1)  # starts the WAL over
-        assert _sizes(path)[1] <= 1024 * 1024
-    finally:
-        store.dispose()
 
 
 def test_a_closed_checkpointer_stops_its_thread(tmp_path: Path) -> None:

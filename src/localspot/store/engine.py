@@ -9,10 +9,6 @@ from sqlalchemy.engine import Engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 24 * 1024
-# What a restarting WAL is cut back to. SQLite reuses the WAL file from its start once every frame has
-# been checkpointed, but keeps its size: after a bulk load the file stayed as large as the load made it
-# (1.2 GB after 8 s of batch upserts) until the server stopped.
-SQLITE_WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 
 def _json_dumps(value: object) -> str:
@@ -66,7 +62,6 @@ def _sqlite_engine(url: str) -> Engine:
         # Commits never checkpoint (which fsyncs while holding the writer lock): a thread does it
         # (store.sqlite.WalCheckpointer).
         cursor.execute("PRAGMA wal_autocheckpoint=0")
-        cursor.execute(f"PRAGMA journal_size_limit={SQLITE_WAL_SIZE_LIMIT}")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         # 24 MiB of page cache per connection (default 2 MiB): at a million records the indexes an
         # upsert walks no longer fit the default, and lookups went to the OS for every page. Each pooled

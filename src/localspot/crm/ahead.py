@@ -53,21 +53,16 @@ class ReadsAhead:
     """A read transaction, as a batch write's validation may use it before its own write transaction:
     only the lookups the store records (`reads`) to ask again there (`reads_unchanged`)."""
 
+    REPEATABLE = frozenset({"find_held", "find_unique", "load_objects"})
+
     def __init__(self, tx: Any) -> None:
         self._tx = tx
         self.reads = tx.record_reads()
 
-    def find_held(self, *args: Any, **kwargs: Any) -> Any:
-        return self._tx.find_held(*args, **kwargs)
-
-    def find_unique(self, *args: Any, **kwargs: Any) -> Any:
-        return self._tx.find_unique(*args, **kwargs)
-
-    def load_objects(self, *args: Any, **kwargs: Any) -> Any:
-        return self._tx.load_objects(*args, **kwargs)
-
     def __getattr__(self, name: str) -> Any:
-        raise NotPlannable(name)
+        if name not in self.REPEATABLE:
+            raise NotPlannable(name)
+        return getattr(self._tx, name)
 
 
 @dataclass(eq=False)

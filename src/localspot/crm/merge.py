@@ -41,7 +41,7 @@ def merge(ctx: Ctx, schema: TypeSchema, body: Any) -> dict[str, Any]:
     type_id = schema.object_type.object_type_id
     ctx.tx.archive_objects(type_id, [merged_id], now)  # first: frees the unique values the primary adopts
     survivor = Planned(WriteInput(0, None, {}, primary), combined_properties(schema, primary, merged))
-    persist(ctx.tx, schema, prepare(schema, WriteOutcome([survivor], []), now), now)
+    persist(ctx.tx, schema, prepare(schema, WriteOutcome([survivor], []), now))
     _move_associations(ctx, type_id, merged_id, primary_id, now)
     ctx.tx.record_merge(type_id, merged_id, primary_id)
     return public_object(schema, survivor.record, all_properties(schema, survivor.record), ctx.portal_id)

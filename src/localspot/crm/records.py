@@ -28,6 +28,7 @@ from localspot.crm.writes import (
     WriteOutcome,
     persist,
     prepare,
+    restamp,
     validate,
     whole_batch_error,
 )
@@ -95,8 +96,9 @@ def batch_upsert(
     ctx: Ctx, schema: TypeSchema, parsed: Ahead[UpsertBatch], plan: PlannedAhead[Prepared] | None
 ) -> AfterCommit:
     prepared = plan.take(ctx.tx, schema) if plan is not None else None
-    if prepared is not None:  # stamped with this transaction's time, so timestamps follow commit order
-        return _commit(ctx, schema, prepared, plan.started, success=200, now=now_ms())
+    if prepared is not None:
+        restamp(prepared, now_ms())  # this transaction's time, so that timestamps follow commit order
+        return _commit(ctx, schema, prepared, plan.started, success=200)
     started = now_ms()
     return _commit(ctx, schema, upsert_writes(ctx, schema, parsed), started, success=200)
 
@@ -151,8 +153,7 @@ def write_one(ctx: Ctx, schema: TypeSchema, item: WriteInput) -> dict[str, Any]:
     outcome = validate(ctx.tx, schema, [item], ctx.portal_id)
     if outcome.failures:
         raise whole_batch_error(outcome.failures, ctx.portal_id)
-    now = now_ms()
-    persist(ctx.tx, schema, prepare(schema, outcome, now), now)
+    persist(ctx.tx, schema, prepare(schema, outcome, now_ms()))
     return _written_public(ctx.portal_id, schema, outcome.written[0])
 
 
@@ -194,11 +195,9 @@ def validated_writes(
     return prepare(schema, WriteOutcome(outcome.written, failures), now_ms())
 
 
-def _commit(
-    ctx: Ctx, schema: TypeSchema, prepared: Prepared, started: int, success: int, now: int | None = None
-) -> AfterCommit:
-    """Persist a batch write, at `now` if given (else when it was prepared); its answer is built after the commit."""
-    persist(ctx.tx, schema, prepared, prepared.now if now is None else now)
+def _commit(ctx: Ctx, schema: TypeSchema, prepared: Prepared, started: int, success: int) -> AfterCommit:
+    """Persist a batch write; its answer is built after the commit."""
+    persist(ctx.tx, schema, prepared)
     portal_id, outcome = ctx.portal_id, prepared.outcome
 
     def answer() -> tuple[int, dict[str, Any]]:

@@ -209,15 +209,13 @@ def prepare(schema: TypeSchema, outcome: WriteOutcome, now: int) -> Prepared:
     return Prepared(outcome, now, releases, claims, history)
 
 
-def persist(tx: Any, schema: TypeSchema, prepared: Prepared, now: int) -> None:
-    """Write a prepared batch, stamped `now`: a fixed number of statements whatever the batch size."""
-    type_id = schema.object_type.object_type_id
+def persist(tx: Any, schema: TypeSchema, prepared: Prepared) -> None:
+    """Write a prepared batch: a fixed number of statements whatever the batch size."""
+    type_id, now = schema.object_type.object_type_id, prepared.now
     planned = prepared.outcome.written
     creates = [p for p in planned if p.new]
     for p, new_id in zip(creates, tx.allocate_ids(len(creates)), strict=True):
         p.record = StoredObject(new_id, p.record.properties, now, now)
-    if now != prepared.now:  # prepared ahead of the transaction: its writes carry the transaction's time
-        _restamp(prepared, now)
     tx.release_unique(type_id, prepared.releases)
     tx.insert_objects(type_id, [p.record for p in creates])
     tx.update_objects(type_id, [p.record for p in planned if not p.new])
@@ -227,9 +225,10 @@ def persist(tx: Any, schema: TypeSchema, prepared: Prepared, now: int) -> None:
     tx.insert_associations(rows, now)
 
 
-def _restamp(prepared: Prepared, now: int) -> None:
-    """Updated records and history entries at `now` (new records already are); built directly rather
-    than with `_replace`, which costs three times as much under the writer lock."""
+def restamp(prepared: Prepared, now: int) -> None:
+    """A batch prepared ahead of its transaction, moved to the transaction's time `now`: updated records
+    and history entries (`persist` stamps new records with `prepared.now`); built directly rather than
+    with `_replace`, which costs three times as much under the writer lock."""
     for p in prepared.outcome.written:
         if not p.new:
             r = p.record

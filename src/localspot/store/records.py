@@ -117,13 +117,17 @@ def _by_id(row: StoredObject) -> int:
     return row.id
 
 
+# Lookups a transaction made, each with its parameters and the raw rows it answered (RecordOps.record_reads).
+ReadLog = list[tuple[Lookup, dict[str, Any], list[tuple]]]
+
+
 class RecordOps:
     conn: Connection
     portal_id: int
     is_sqlite: bool
-    reads: list[tuple[Lookup, dict[str, Any], list[tuple]]] | None = None  # see record_reads
+    reads: ReadLog | None = None  # see record_reads
 
-    def record_reads(self) -> list[tuple[Lookup, dict[str, Any], list[tuple]]]:
+    def record_reads(self) -> ReadLog:
         """From now on, keep each lookup of this transaction with its rows, in the list returned: another
         transaction can ask them again (`reads_unchanged`)."""
         self.reads = []
@@ -135,7 +139,7 @@ class RecordOps:
             self.reads.append((lookup, params, rows))
         return rows
 
-    def reads_unchanged(self, reads: list[tuple[Lookup, dict[str, Any], list[tuple]]]) -> bool:
+    def reads_unchanged(self, reads: ReadLog) -> bool:
         """Whether each lookup another transaction made (its `reads`) answers the same here: the raw rows,
         JSON text and timestamps included, so a write that changed a record read tells."""
         return all(lookup.rows(self.conn, params) == rows for lookup, params, rows in reads)

@@ -8,8 +8,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from localspot.store import tables as t
+from localspot.store.driver import Lookup
 
-_SCHEMA_VERSION = sa.select(t.portals.c.schema_version).where(t.portals.c.portal_id == sa.bindparam("portal"))
+_SCHEMA_VERSION = Lookup(
+    lambda _is_sqlite: sa.select(t.portals.c.schema_version).where(t.portals.c.portal_id == sa.bindparam("portal")),
+    (),
+)
 
 
 class CatalogOps:
@@ -31,7 +35,8 @@ class CatalogOps:
 
     def schema_version(self) -> int:
         """Read on every request (see CrmService._catalog), so its statement is built once."""
-        return self.conn.execute(_SCHEMA_VERSION, {"portal": self.portal_id}).scalar_one()
+        [(version,)] = _SCHEMA_VERSION.rows(self.conn, {"portal": self.portal_id})
+        return version
 
     def bump_schema_version(self) -> None:
         p = t.portals.c

@@ -7,6 +7,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from localspot.store.driver import driver_rows
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 24 * 1024
 
@@ -76,6 +78,6 @@ def _sqlite_engine(url: str) -> Engine:
         # Writers take the lock up front (BEGIN IMMEDIATE), so a read-then-write batch cannot be
         # overtaken by another writer between its read and its write, in this process or another.
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        driver_rows(conn, f"BEGIN {mode}", ())
 
     return engine

@@ -19,11 +19,14 @@ _o, _u, _p = t.objects.c, t.unique_values.c, t.portals.c
 
 # Hot statements are built once, with bind parameters; the hottest run on the driver (store.driver): rebuilding
 # a statement (and its cache key) on every call cost more than running it.
-_ALLOCATE_IDS = (
-    t.portals.update()
-    .where(_p.portal_id == sa.bindparam("portal"))
-    .values(next_object_id=_p.next_object_id + sa.bindparam("count"))
-    .returning(_p.next_object_id)
+_ALLOCATE_IDS = Lookup(  # SQLite's; PostgreSQL takes ids from a sequence
+    lambda _is_sqlite: (
+        t.portals.update()
+        .where(_p.portal_id == sa.bindparam("portal"))
+        .values(next_object_id=_p.next_object_id + sa.bindparam("count"))
+        .returning(_p.next_object_id)
+    ),
+    (),
 )
 _UPDATE_OBJECT = ManyRows.update(t.objects, ("properties", "updated_at"), ("portal_id", "object_type_id", "id"))
 # A StoredObject's fields are named as the table's columns: a row is the keys, then the record as is.
@@ -148,7 +151,7 @@ class RecordOps:
         if count == 0:
             return []
         if self.is_sqlite:
-            end = self.conn.execute(_ALLOCATE_IDS, {"portal": self.portal_id, "count": count}).scalar_one()
+            [(end,)] = _ALLOCATE_IDS.rows(self.conn, {"portal": self.portal_id, "count": count})
             return list(range(end - count, end))
         rows = self.conn.execute(sa.text("SELECT nextval('object_id_seq') FROM generate_series(1, :n)"), {"n": count})
         return [r[0] for r in rows]

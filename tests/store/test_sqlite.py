@@ -70,6 +70,49 @@ def test_the_checkpointer_copies_the_wal_back_soon_after_writes(sqlite_store: tu
     assert _sizes(path)[0] >= DATA_BYTES
 
 
+def _wal_frames(path: Path) -> int:
+    """The frames the WAL holds (a PASSIVE checkpoint's second answer), after copying back what it can."""
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        busy, frames, _copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert busy == 0
+    return frames
+
+
+def test_the_writer_after_the_wal_grows_long_finishes_the_copy_and_the_next_write_starts_it_over(
+    sqlite_store: tuple[SqlStore, Path],
+) -> None:
+    store, path = sqlite_store
+    store.checkpointer.close()
+    store.checkpointer = WalCheckpointer(str(path), delay_s=60, restart_frames=50)  # this test runs its steps
+    _write_twenty_batches(store)
+    with contextlib.closing(sqlite3.connect(path)) as reader:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM objects").fetchall()  # an older snapshot: copied up to here only
+        _write_records(store, 1, 9_000, 100)
+        with contextlib.closing(sqlite3.connect(path)) as connection:
+            store.checkpointer._checkpoint(connection)
+        assert store.checkpointer._restart_due.is_set()  # past 50 frames
+        reader.rollback()
+    _write_records(store, 1, 10_000, 1)  # commits, then copies back the rest with the writer lock held
+    assert not store.checkpointer._restart_due.is_set()
+    long_wal = Path(f"{path}-wal").stat().st_size
+    _write_records(store, 1, 10_001, 1)  # starts the WAL over: its frames are this write's alone
+    assert _wal_frames(path) < 10
+    assert Path(f"{path}-wal").stat().st_size == long_wal  # overwritten from the start, not cut
+    with store.read(1) as tx:
+        assert len(tx.load_objects(TASKS, [1_000, 2_999, 9_099, 10_000, 10_001])) == 5
+
+
+def test_a_wal_short_of_its_bound_is_left_to_the_checkpointer(sqlite_store: tuple[SqlStore, Path]) -> None:
+    store, path = sqlite_store
+    store.checkpointer.close()
+    store.checkpointer = WalCheckpointer(str(path), delay_s=60, restart_frames=1_000_000)
+    _write_twenty_batches(store)
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        store.checkpointer._checkpoint(connection)
+    assert not store.checkpointer._restart_due.is_set()
+
+
 def test_a_closed_checkpointer_stops_its_thread(tmp_path: Path) -> None:
     checkpointer = WalCheckpointer(str(tmp_path / "x.db"), delay_s=0)
     sqlite3.connect(tmp_path / "x.db").execute("PRAGMA journal_mode=WAL").fetchall()

@@ -52,8 +52,10 @@ class SqlStore:
 
     @contextmanager
     def write(self, portal_id: int) -> Iterator[Transaction]:
-        with self._sqlite_writer, self._connect(write=True) as conn:
-            yield Transaction(conn, portal_id, self.is_sqlite)
+        with self._sqlite_writer:
+            with self._connect(write=True) as conn:
+                yield Transaction(conn, portal_id, self.is_sqlite)
+            self.checkpointer.finish_if_due(self.engine.raw_connection)  # a no-op but on SQLite, rarely
         self.checkpointer.committed()
 
     @contextmanager

@@ -13,6 +13,8 @@ import os
 import sqlite3
 import sys
 import threading
+from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger("localspot")
 
@@ -23,6 +25,14 @@ log = logging.getLogger("localspot")
 # synchronous=NORMAL the WAL reaches the disk at checkpoints, so an OS crash or power loss may lose the
 # commits of up to about this long (SQLite's documented trade for NORMAL in WAL mode).
 CHECKPOINT_DELAY_S = 1.0
+
+# Under sustained writes the WAL never starts over by itself. SQLite rewinds it only when a write
+# transaction begins after a checkpoint has copied back every frame, and commits arriving while a
+# checkpoint runs leave it short each time: one client's back-to-back batch upserts grew the WAL to
+# ~900 MB in 8 s, and a long bulk load would fill the disk. Past this many frames (~1 GB of 4 KiB pages)
+# the writer that commits next finishes the copy while it still holds the writer lock, so that nothing
+# lands after it, and the write transaction after that starts the WAL over (its file keeps its size).
+WAL_RESTART_FRAMES = 250_000
 
 
 class SqliteWriterLock:
@@ -58,12 +68,17 @@ class WalCheckpointer:
     the checkpoint itself, fsync included: one batch in ~25 took 30-40 ms longer, while holding the
     writer lock. Request connections turn that off (store.engine) and this thread checkpoints a moment
     after writes, in PASSIVE mode, which never blocks readers or writers. Durability is unchanged: a
-    commit is in the WAL before COMMIT returns, checkpointed or not.
+    commit is in the WAL before COMMIT returns, checkpointed or not. When the WAL has grown long, the
+    next writer finishes the copy (`finish_if_due`, WAL_RESTART_FRAMES) and the WAL starts over.
     """
 
-    def __init__(self, database: str | None, delay_s: float = CHECKPOINT_DELAY_S) -> None:
+    def __init__(
+        self, database: str | None, delay_s: float = CHECKPOINT_DELAY_S, restart_frames: int = WAL_RESTART_FRAMES
+    ) -> None:
         self._database = database if _is_file(database) else None
         self._delay_s = delay_s
+        self._restart_frames = restart_frames
+        self._restart_due = threading.Event()  # the WAL is past restart_frames: the next writer finishes
         self._wake = threading.Event()
         self._closing = threading.Event()  # set once, by close()
         self._thread: threading.Thread | None = None
@@ -79,6 +94,20 @@ class WalCheckpointer:
                     self._thread = threading.Thread(target=self._run, name="localspot-wal-checkpoint", daemon=True)
                     self._thread.start()
         self._wake.set()
+
+    def finish_if_due(self, connect: Callable[[], Any]) -> None:
+        """Called by a writer that holds the writer lock, right after its commit: if the WAL has grown past
+        `restart_frames`, copy back what is left (on a DBAPI connection from `connect`), so that the next
+        write transaction starts the WAL over. It stays as it is while a reader still uses an older
+        snapshot, or while the checkpointer's own checkpoint runs; its next one asks again."""
+        if not self._restart_due.is_set():
+            return
+        self._restart_due.clear()
+        raw = connect()
+        try:
+            self._passive(raw.driver_connection)
+        finally:
+            raw.close()
 
     def close(self) -> None:
         self._closing.set()  # a checkpoint waiting for more commits runs now
@@ -100,12 +129,20 @@ class WalCheckpointer:
         finally:
             connection.close()
 
+    def _checkpoint(self, connection: sqlite3.Connection) -> None:
+        frames = self._passive(connection)
+        if frames is not None and frames >= self._restart_frames:
+            self._restart_due.set()
+
     @staticmethod
-    def _checkpoint(connection: sqlite3.Connection) -> None:
+    def _passive(connection: sqlite3.Connection) -> int | None:
+        """One PASSIVE checkpoint: the frames the WAL holds, or None if it could not run."""
         try:
-            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            busy, frames, _copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except sqlite3.Error as exc:  # e.g. the file was removed under a test; the next write retries
             log.warning("WAL checkpoint failed: %s", exc)
+            return None
+        return None if busy else frames  # busy: another connection's checkpoint was under way
 
 
 def _yield_to_requests() -> None:

@@ -153,15 +153,16 @@ def summarize(spec: Spec, tally: Tally, elapsed: float, cpu: float) -> dict[str,
         "seconds": elapsed,
         "records_per_s": done * records_per_request(spec.op) / elapsed if elapsed else 0.0,
         "requests_per_s": len(lat) / elapsed if elapsed else 0.0,
-        "p50_ms": _percentile(lat, 0.50) * 1000,
-        "p99_ms": _percentile(lat, 0.99) * 1000,
+        "p50_ms": percentile(lat, 0.50) * 1000,
+        "p99_ms": percentile(lat, 0.99) * 1000,
         "max_ms": (lat[-1] if lat else 0.0) * 1000,
         "loadgen_cpu_s": cpu,
         "check": check_answer(spec.op, tally.first_body),
+        "latencies": lat,  # seconds, sorted: several runs of one operation are merged (bench.run.merged)
     }
 
 
-def _percentile(sorted_values: list[float], q: float) -> float:
+def percentile(sorted_values: list[float], q: float) -> float:
     if not sorted_values:
         return 0.0
     return sorted_values[min(len(sorted_values) - 1, round(q * (len(sorted_values) - 1)))]

@@ -186,6 +186,16 @@ def _kept_notes(markdown: Path) -> str:
     return text.split(NOTES_MARKER, 1)[1].lstrip("\n") if NOTES_MARKER in text else ""
 
 
+def _turns(settings: dict[str, Any]) -> str:
+    rounds = settings.get("upsert_rounds", 1)
+    if rounds <= 1:
+        return ""
+    return (
+        f"; the SQLite sizes' batch upserts ran in {rounds} turns of {settings['seconds'] / rounds:g} s each, "
+        "the sizes alternating (all served at once), so that they are compared over the same minutes"
+    )
+
+
 def render(cases: list[Any], facts: dict[str, Any], settings: dict[str, Any], png_name: str) -> str:
     lines = [
         "# Benchmarks",
@@ -193,7 +203,8 @@ def render(cases: list[Any], facts: dict[str, Any], settings: dict[str, Any], pn
         "Written by `make bench` (`python -m bench.run`; `BENCH_SIZES=small make bench` for a quick run). "
         "LocalSpot runs as a real `localspot serve` process; a separate load-generator process drives it over "
         f"{settings['connections']} keep-alive HTTP/1.1 connections from 127.0.0.1, "
-        f"{settings['seconds']:g} s per operation after 20 warm-up requests. See bench/run.py for the method.",
+        f"{settings['seconds']:g} s per operation after 20 warm-up requests{_turns(settings)}. "
+        "See bench/run.py for the method.",
         "",
         *_shared_machine_note(facts),
         f"![throughput by operation and store size]({png_name})",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from localspot.store.base import HistoryEntry, StoredObject, WriteConflict
+from localspot.store.base import HistoryEntry, StoredObject, StoreUnavailable, WriteConflict
 from localspot.store.driver import driver_many, driver_rows
 from localspot.store.sql import SqlStore
 from tests.store.test_statements import counting
@@ -44,15 +44,14 @@ def test_statements_go_to_sqlite3_unless_something_listens_for_them(store: SqlSt
 def test_a_batch_upserts_statements_all_go_to_sqlite3(
     store: SqlStore, portal_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The writer-lock path: the schema version, the id counter, the lookup and the writes."""
+    """The writer-lock path: BEGIN, the schema version, the id counter, the lookup and the writes."""
 
     def through_sqlalchemy(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("a hot statement went through SQLAlchemy's execution context")
 
-    with store.write(portal_id) as tx:
-        assert tx.conn.connection.driver_connection.in_transaction  # BEGIN IMMEDIATE reached the driver
-        monkeypatch.setattr(tx.conn, "execute", through_sqlalchemy)
-        monkeypatch.setattr(tx.conn, "exec_driver_sql", through_sqlalchemy)
+    monkeypatch.setattr(sa.engine.Connection, "execute", through_sqlalchemy)
+    monkeypatch.setattr(sa.engine.Connection, "exec_driver_sql", through_sqlalchemy)
+    with store.write(portal_id) as tx:  # its BEGIN IMMEDIATE too
         version = tx.schema_version()
         ids = tx.allocate_ids(2)
         records = [StoredObject(i, {"ext_id": f"k{i}"}, 5, 5) for i in ids]
@@ -61,7 +60,7 @@ def test_a_batch_upserts_statements_all_go_to_sqlite3(
         held = tx.find_held(TASKS, [("ext_id", f"k{i}") for i in ids])
         tx.update_objects(TASKS, [r._replace(updated_at=6) for r in records])
         tx.append_history(TASKS, [(i, HistoryEntry(6, "API", None, {"ext_id": f"k{i}"})) for i in ids])
-        monkeypatch.undo()
+    monkeypatch.undo()
     assert version == 0
     assert held == {("ext_id", f"k{i}"): r for i, r in zip(ids, records, strict=True)}
     with store.read(portal_id) as tx:
@@ -92,3 +91,11 @@ def test_a_value_taken_twice_is_a_write_conflict_and_writes_nothing(
         tx.claim_unique(TASKS, [("ext_id", "once", 2)])
     with store.read(portal_id) as tx:
         assert tx.find_unique(TASKS, "ext_id", ["once"]) == {}
+
+
+def test_a_lost_connection_is_reported_as_one_and_left_out_of_the_pool(store: SqlStore, portal_id: int) -> None:
+    with pytest.raises(StoreUnavailable), store.read(portal_id) as tx:
+        tx.conn.connection.driver_connection.close()
+        tx.schema_version()
+    with store.read(portal_id) as tx:  # a new connection: the closed one was dropped
+        assert tx.schema_version() == 0

@@ -71,11 +71,9 @@ def test_the_checkpointer_copies_the_wal_back_soon_after_writes(sqlite_store: tu
 
 
 def _wal_frames(path: Path) -> int:
-    """The frames the WAL holds (a PASSIVE checkpoint's second answer), after copying back what it can."""
+    """The frames the WAL holds, after a PASSIVE checkpoint copied back what it could."""
     with contextlib.closing(sqlite3.connect(path)) as connection:
-        busy, frames, _copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-    assert busy == 0
-    return frames
+        return WalCheckpointer._passive(connection)
 
 
 def test_the_writer_after_the_wal_grows_long_finishes_the_copy_and_the_next_write_starts_it_over(
@@ -101,6 +99,22 @@ def test_the_writer_after_the_wal_grows_long_finishes_the_copy_and_the_next_writ
     assert Path(f"{path}-wal").stat().st_size == long_wal  # overwritten from the start, not cut
     with store.read(1) as tx:
         assert len(tx.load_objects(TASKS, [1_000, 2_999, 9_099, 10_000, 10_001])) == 5
+
+
+def test_a_copy_that_fails_after_a_commit_does_not_fail_the_write(
+    sqlite_store: tuple[SqlStore, Path], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    store, _path = sqlite_store
+    store.checkpointer._restart_due.set()
+
+    def fails(_connection: object) -> int:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(WalCheckpointer, "_passive", staticmethod(fails))
+    _write_records(store, 1, 5_000, 1)
+    assert "WAL checkpoint after a commit failed: disk on fire" in caplog.text
+    with store.read(1) as tx:
+        assert list(tx.load_objects(TASKS, [5_000])) == [5_000]
 
 
 def test_a_wal_short_of_its_bound_is_left_to_the_checkpointer(sqlite_store: tuple[SqlStore, Path]) -> None:

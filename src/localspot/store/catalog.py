@@ -11,8 +11,7 @@ from localspot.store import tables as t
 from localspot.store.driver import Lookup
 
 _SCHEMA_VERSION = Lookup(
-    lambda _is_sqlite: sa.select(t.portals.c.schema_version).where(t.portals.c.portal_id == sa.bindparam("portal")),
-    (),
+    lambda _is_sqlite: sa.select(t.portals.c.schema_version).where(t.portals.c.portal_id == sa.bindparam("portal"))
 )
 
 

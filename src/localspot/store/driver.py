@@ -102,7 +102,7 @@ class Lookup:
     (`lists`) are bound whole: SQLite reads them as one JSON array (`json_each`), PostgreSQL as one
     array (`= ANY`)."""
 
-    def __init__(self, build: Callable[[bool], sa.Select], lists: tuple[str, ...]) -> None:
+    def __init__(self, build: Callable[[bool], sa.Executable], lists: tuple[str, ...] = ()) -> None:
         self._build = build
         self._lists = lists
         self._sql: dict[str, str] = {}
@@ -125,15 +125,13 @@ class Lookup:
 
 def driver_rows(conn: Connection, sql: str, params: Any) -> Sequence[tuple]:
     """Run `sql` (in the driver's own parameter style) and fetch its rows: tuples, or SQLAlchemy's
-    tuple-like rows when something listens for statements."""
+    tuple-like rows when something listens for statements. Inside the caller's transaction: the bare
+    path begins none of its own."""
     bare = _bare_sqlite(conn)
     if bare is None:
         result = conn.exec_driver_sql(sql, params)
         return result.fetchall() if result.returns_rows else []
-    try:
-        return bare.execute(sql, params).fetchall()
-    except sqlite3.Error as exc:
-        raise _as_sqlalchemy_error(conn, sql, params, exc) from exc
+    return _on_sqlite3(conn, bare, sql, params, many=False)
 
 
 def driver_many(conn: Connection, sql: str, rows: list[tuple]) -> None:
@@ -141,11 +139,8 @@ def driver_many(conn: Connection, sql: str, rows: list[tuple]) -> None:
     bare = _bare_sqlite(conn)
     if bare is None:
         conn.exec_driver_sql(sql, rows)
-        return
-    try:
-        bare.executemany(sql, rows)
-    except sqlite3.Error as exc:
-        raise _as_sqlalchemy_error(conn, sql, rows, exc) from exc
+    else:
+        _on_sqlite3(conn, bare, sql, rows, many=True)
 
 
 def _bare_sqlite(conn: Connection) -> sqlite3.Connection | None:
@@ -155,8 +150,16 @@ def _bare_sqlite(conn: Connection) -> sqlite3.Connection | None:
     return conn.connection.driver_connection
 
 
-def _as_sqlalchemy_error(conn: Connection, sql: str, params: Any, exc: sqlite3.Error) -> BaseException:
-    return sa.exc.DBAPIError.instance(sql, params, exc, sqlite3.Error, dialect=conn.dialect)
+def _on_sqlite3(conn: Connection, bare: sqlite3.Connection, sql: str, params: Any, many: bool) -> list[tuple]:
+    try:
+        if many:
+            bare.executemany(sql, params)
+            return []
+        return bare.execute(sql, params).fetchall()
+    except sqlite3.Error as exc:
+        # A lost connection needs nothing more here: the rollback that follows fails on it too, through
+        # SQLAlchemy, which drops it from the pool (tests/store/test_driver.py).
+        raise sa.exc.DBAPIError.instance(sql, params, exc, sqlite3.Error, dialect=conn.dialect) from exc
 
 
 def _param(column: str) -> sa.BindParameter:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any
 
@@ -25,8 +25,7 @@ _ALLOCATE_IDS = Lookup(  # SQLite's; PostgreSQL takes ids from a sequence
         .where(_p.portal_id == sa.bindparam("portal"))
         .values(next_object_id=_p.next_object_id + sa.bindparam("count"))
         .returning(_p.next_object_id)
-    ),
-    (),
+    )
 )
 _UPDATE_OBJECT = ManyRows.update(t.objects, ("properties", "updated_at"), ("portal_id", "object_type_id", "id"))
 # A StoredObject's fields are named as the table's columns: a row is the keys, then the record as is.
@@ -121,7 +120,7 @@ def _by_id(row: StoredObject) -> int:
 
 
 # Lookups a transaction made, each with its parameters and the raw rows it answered (RecordOps.record_reads).
-ReadLog = list[tuple[Lookup, dict[str, Any], list[tuple]]]
+ReadLog = list[tuple[Lookup, dict[str, Any], Sequence[tuple]]]
 
 
 class RecordOps:
@@ -136,7 +135,7 @@ class RecordOps:
         self.reads = []
         return self.reads
 
-    def _looked_up(self, lookup: Lookup, params: dict[str, Any]) -> list[tuple]:
+    def _looked_up(self, lookup: Lookup, params: dict[str, Any]) -> Sequence[tuple]:
         rows = lookup.rows(self.conn, params)
         if self.reads is not None:
             self.reads.append((lookup, params, rows))

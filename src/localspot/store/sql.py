@@ -12,7 +12,7 @@ from contextlib import contextmanager, nullcontext
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from localspot.store import tables as t
 from localspot.store.associations import AssociationOps
@@ -52,10 +52,8 @@ class SqlStore:
 
     @contextmanager
     def write(self, portal_id: int) -> Iterator[Transaction]:
-        with self._sqlite_writer:
-            with self._connect(write=True) as conn:
-                yield Transaction(conn, portal_id, self.is_sqlite)
-            self.checkpointer.finish_if_due(self.engine.raw_connection)  # a no-op but on SQLite, rarely
+        with self._sqlite_writer, self._connect(write=True) as conn:
+            yield Transaction(conn, portal_id, self.is_sqlite)
         self.checkpointer.committed()
 
     @contextmanager
@@ -71,12 +69,14 @@ class SqlStore:
                     conn = conn.execution_options(sqlite_begin="IMMEDIATE" if write else "DEFERRED")
                 with conn.begin():
                     yield conn
+                if write:  # committed, and the writer lock (`write`) still held
+                    self.checkpointer.finish_if_due(conn)  # a no-op but on SQLite, and there rarely
         except IntegrityError as exc:
             # A key claimed by a racing transaction (a unique value, a property or label name): the
             # caller retries, and the retry sees the winner's row (CrmService._write logs a conflict
             # that never clears, which would be a bug rather than a race).
             raise WriteConflict(str(exc.orig)) from exc
-        except (OperationalError, DBAPIError) as exc:
+        except DBAPIError as exc:  # OperationalError among others
             if getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
                 raise WriteConflict(str(exc.orig)) from exc
             if _is_connection_failure(exc):

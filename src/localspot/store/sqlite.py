@@ -13,7 +13,6 @@ import os
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger("localspot")
@@ -32,7 +31,7 @@ CHECKPOINT_DELAY_S = 1.0
 # ~900 MB in 8 s, and a long bulk load would fill the disk. Past this many frames (~1 GB of 4 KiB pages)
 # the writer that commits next finishes the copy while it still holds the writer lock, so that nothing
 # lands after it, and the write transaction after that starts the WAL over (its file keeps its size).
-WAL_RESTART_FRAMES = 250_000
+WAL_RESTART_FRAMES = 250_000  # frames of a page each: ~1 GB at SQLite's default page size of 4 KiB
 
 
 class SqliteWriterLock:
@@ -95,19 +94,19 @@ class WalCheckpointer:
                     self._thread.start()
         self._wake.set()
 
-    def finish_if_due(self, connect: Callable[[], Any]) -> None:
-        """Called by a writer that holds the writer lock, right after its commit: if the WAL has grown past
-        `restart_frames`, copy back what is left (on a DBAPI connection from `connect`), so that the next
-        write transaction starts the WAL over. It stays as it is while a reader still uses an older
-        snapshot, or while the checkpointer's own checkpoint runs; its next one asks again."""
+    def finish_if_due(self, conn: Any) -> None:
+        """Called with the writer lock held, right after a commit, on the writer's own connection (SQLAlchemy's,
+        out of its transaction): if the WAL has grown past `restart_frames`, copy back what is left, so that
+        the next write transaction starts the WAL over. Every writer waits meanwhile. The WAL goes on if a
+        read that began before this copy still runs then, or if another checkpoint was under way: the
+        checkpointer's next one asks again."""
         if not self._restart_due.is_set():
             return
         self._restart_due.clear()
-        raw = connect()
         try:
-            self._passive(raw.driver_connection)
-        finally:
-            raw.close()
+            self._passive(conn.connection.driver_connection)
+        except Exception as exc:  # noqa: BLE001 - the write has committed: a copy that failed must not fail it
+            log.warning("WAL checkpoint after a commit failed: %s", exc)
 
     def close(self) -> None:
         self._closing.set()  # a checkpoint waiting for more commits runs now

@@ -4,8 +4,9 @@ For each store (SQLite at every size; PostgreSQL when one is reachable) it copie
 populated database, starts `localspot serve --workers 2`, times it to the first answer, drives each
 operation from a separate load-generator process, reads the server's peak memory, stops it, and
 measures the raw storage floor of the same batch upsert. The SQLite sizes are served at once and their
-batch upserts take turns (UPSERT_ROUNDS runs each), so that the 1M figure and the 10k one it is a ratio
-of come from the same minutes. Results go to docs/benchmarks.md and docs/benchmarks.png.
+batch upserts take turns, each size twice in the order 10k, 1M, 1M, 10k, so that the 1M figure and
+the 10k one it is a ratio of come from the same minutes. Results go to docs/benchmarks.md and
+docs/benchmarks.png.
 
 Settings (environment, or the options of `python -m bench.run --help`):
   BENCH_SIZES         "small" (1,000 records), "full" (10,000 and 1,000,000; the default), or "10000,50000"
@@ -39,8 +40,7 @@ SIZES = {"small": [1_000], "full": [10_000, 1_000_000]}
 # clock, not the request list, ends a run.
 REQUESTS_PER_SECOND_CAP = {"upsert": 700, "create": 700, "read": 1_500, "get": 8_000}
 OPERATIONS = ("upsert", "read", "get", "create")  # upsert first: the headline case, at the nominal size
-UPSERT_ROUNDS = 3  # with several SQLite sizes, each one's upsert runs in this many turns (upserts_in_turns)
-SETTLE_S = 1.5  # before each turn: the last one's WAL checkpoint (1 s after its last commit) is over
+QUIET_S = (1.2, 0.3)  # between turns: at least this long, then until no server used CPU for this long
 
 
 @dataclass
@@ -125,19 +125,34 @@ def finish(cfg: Config, served: Served, operations: tuple[str, ...]) -> CaseResu
 
 
 def upserts_in_turns(cfg: Config, served: list[Served]) -> None:
-    """Each store's batch upsert in UPSERT_ROUNDS runs, the stores taking turns, so that the sizes are
-    compared over the same minutes: this machine's speed drifts from one minute to the next (GET by id,
-    whose work does not depend on the size, measured 2,813 and 4,672 records/s at 1M in two runs), and
-    the issue's 1M target is a ratio to 10k."""
-    rounds: list[list[dict[str, Any]]] = [[] for _ in served]
-    for n in range(UPSERT_ROUNDS):
-        for runs, s in zip(rounds, served, strict=True):
-            time.sleep(SETTLE_S)
-            cfg.log(f"{s.case.label}, upsert round {n + 1} of {UPSERT_ROUNDS}:")
-            tag = f"{s.case.backend[0]}{s.case.size}r{n}"
-            runs.append(_run_operation(cfg, s.server, "upsert", s.manifest_path, tag, cfg.seconds / UPSERT_ROUNDS))
-    for runs, s in zip(rounds, served, strict=True):
-        s.case.ops["upsert"] = merged(runs)
+    """Each store's batch upsert twice, full length, the stores taking turns there and back (10k, 1M,
+    1M, 10k): the sizes are compared over the same minutes, and a steady drift weighs on both alike.
+    This machine's speed drifts from one minute to the next (GET by id, whose work does not depend on
+    the size, measured 2,813 and 6,093 records/s at 1M in two runs), and the 1M target is a ratio to
+    10k. Each turn is the sustained run a single one would be; between turns the servers fall quiet (the
+    last turn's WAL checkpoint is over)."""
+    runs: dict[int, list[dict[str, Any]]] = {id(s): [] for s in served}
+    for n, s in enumerate([*served, *reversed(served)]):
+        _wait_until_quiet([x.server for x in served])
+        cfg.log(f"{s.case.label}, upsert turn {len(runs[id(s)]) + 1} of 2:")
+        tag = f"{s.case.backend[0]}{s.case.size}t{n}"
+        runs[id(s)].append(_run_operation(cfg, s.server, "upsert", s.manifest_path, tag))
+    _wait_until_quiet([x.server for x in served])
+    for s in served:
+        s.case.ops["upsert"] = merged(runs[id(s)])
+
+
+def _wait_until_quiet(servers: list[Server]) -> None:
+    """At least QUIET_S[0], then until no server's processes used CPU for QUIET_S[1] (at most 10 s)."""
+    time.sleep(QUIET_S[0])
+    deadline = time.monotonic() + 10
+    used = sum(s.cpu_seconds() for s in servers)
+    while time.monotonic() < deadline:
+        time.sleep(QUIET_S[1])
+        now = sum(s.cpu_seconds() for s in servers)
+        if now == used:
+            return
+        used = now
 
 
 def merged(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -155,6 +170,7 @@ def merged(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "p99_ms": loadgen.percentile(latencies, 0.99) * 1000,
         "max_ms": latencies[-1] * 1000 if latencies else 0.0,
         "check": next((r["check"] for r in runs if r["check"] != "ok"), "ok"),
+        "error_sample": next((r["error_sample"] for r in runs if r["error_sample"]), ""),
         "rounds": len(runs),
         "latencies": latencies,
     }
@@ -210,8 +226,8 @@ def sqlite_cases(cfg: Config) -> list[CaseResult]:
         for size in cfg.sizes:
             cached, manifest = populate.cached_sqlite(size, cfg.log)
             working = cfg.work_dir / f"sqlite-{size}.db"
+            copies.append((working, size, manifest))  # removed at the end even if the copy fails midway
             populate.copy_sqlite(cached, working)  # the cache stays pristine; the run writes to a copy
-            copies.append((working, size, manifest))
         for working, size, manifest in copies:
             served.append(serve(cfg, "sqlite", size, f"sqlite:///{working}", manifest))
         if len(served) > 1:
@@ -258,7 +274,8 @@ def postgres_cases(cfg: Config) -> list[CaseResult]:
 def parse_sizes(text: str) -> list[int]:
     if text in SIZES:
         return SIZES[text]
-    return [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
+    sizes = [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
+    return sorted(set(sizes))  # one server per size: two of one size would share its database file
 
 
 def config_from_args(argv: list[str] | None = None) -> Config:
@@ -290,7 +307,7 @@ def main(argv: list[str] | None = None) -> list[CaseResult]:
     facts = report.machine_facts(cfg.postgres_url if any(c.backend == "postgresql" for c in cases) else None)
     facts.update(load_before=load_before, load_after=os.getloadavg(), total_s=time.perf_counter() - started)
     settings = {"connections": cfg.connections, "seconds": cfg.seconds, "sizes": cfg.sizes}
-    settings["upsert_rounds"] = UPSERT_ROUNDS if len(cfg.sizes) > 1 else 1
+    settings["upsert_turns"] = 2 if len(cfg.sizes) > 1 else 1
     markdown, chart = report.write(cases, facts, settings, cfg.output_dir)
     cfg.log(f"wrote {markdown} and {chart} in {facts['total_s']:.0f} s")
     (cfg.work_dir / "results.json").write_text(json.dumps([asdict(c) for c in cases], indent=1))

@@ -20,15 +20,16 @@ def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+@pytest.mark.parametrize("sizes", [[TINY], [TINY, TINY + 100]], ids=["one size", "two sizes"])
 def test_benchmark_runs_on_tiny_stores_and_writes_its_report(
-    isolated_cache: Path, monkeypatch: pytest.MonkeyPatch
+    isolated_cache: Path, monkeypatch: pytest.MonkeyPatch, sizes: list[int]
 ) -> None:
-    monkeypatch.setattr(run, "SETTLE_S", 0)  # no checkpoint to wait for at this size
+    monkeypatch.setattr(run, "QUIET_S", (0, 0.05))
     out = isolated_cache / "docs"
-    args = ["--sizes", f"{TINY},{TINY + 100}", "--seconds", "0.3", "--connections", "2", "--postgres", "off"]
+    args = ["--sizes", ",".join(map(str, sizes)), "--seconds", "0.3", "--connections", "2", "--postgres", "off"]
     cases = run.main([*args, "--output-dir", str(out)])
 
-    assert [(c.backend, c.size) for c in cases] == [("sqlite", TINY), ("sqlite", TINY + 100)]
+    assert [(c.backend, c.size) for c in cases] == [("sqlite", size) for size in sizes]
     for case in cases:
         for op in run.OPERATIONS:
             result = case.ops[op]
@@ -36,13 +37,13 @@ def test_benchmark_runs_on_tiny_stores_and_writes_its_report(
             assert result["check"] == "ok", result
             assert result["records_per_s"] > 0
             assert "latencies" not in result  # merged into the percentiles, not kept
-        # The sizes' upserts took turns: each one's result merges UPSERT_ROUNDS runs.
-        assert case.ops["upsert"]["rounds"] == run.UPSERT_ROUNDS
+        # With two sizes their upserts took turns, there and back: each one's result merges two runs.
+        assert case.ops["upsert"].get("rounds", 1) == (2 if len(sizes) > 1 else 1)
         assert case.floor["records_per_s"] > 0 and case.floor["statements_per_batch"] > 0
         assert case.startup_s > 0 and case.peak_rss_mb > 0 and case.peak_pss_mb > 0
     report = (out / "benchmarks.md").read_text()
     assert "## Targets (issue 4)" in report and "raw storage floor" in report
-    assert f"ran in {run.UPSERT_ROUNDS} turns" in report
+    assert ("taking turns there and back" in report) == (len(sizes) > 1)
     if importlib.util.find_spec("matplotlib"):  # the `bench` extra; `make test` installs only `dev`
         assert (out / "benchmarks.png").read_bytes().startswith(b"\x89PNG")
 
@@ -50,15 +51,17 @@ def test_benchmark_runs_on_tiny_stores_and_writes_its_report(
 def test_runs_of_one_operation_merge_into_one_result() -> None:
     runs = [
         {"requests": 2, "errors": 0, "seconds": 1.0, "records_per_s": 200.0, "loadgen_cpu_s": 0.1,
-         "server_cpu_s": 1.0, "check": "ok", "latencies": [0.010, 0.030], "op": "upsert"},
+         "server_cpu_s": 1.0, "check": "ok", "latencies": [0.010, 0.030], "op": "upsert", "error_sample": ""},
         {"requests": 3, "errors": 1, "seconds": 2.0, "records_per_s": 100.0, "loadgen_cpu_s": 0.2,
-         "server_cpu_s": 2.0, "check": "ok", "latencies": [0.020, 0.040, 0.050], "op": "upsert"},
+         "server_cpu_s": 2.0, "check": "ok", "latencies": [0.020, 0.040, 0.050], "op": "upsert",
+         "error_sample": "500 boom"},
     ]  # fmt: skip
     result = run.merged(runs)
     assert result["records_per_s"] == 400 / 3  # 200 + 200 records over 3 s
     assert result["requests"] == 5 and result["errors"] == 1 and result["seconds"] == 3.0
     assert result["requests_per_s"] == 5 / 3 and result["server_cpu_s"] == 3.0
     assert result["p50_ms"] == 30.0 and result["max_ms"] == 50.0 and result["rounds"] == 2
+    assert result["error_sample"] == "500 boom"  # the first there is, whichever run had it
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import sys
 import time
@@ -39,6 +40,7 @@ class Spec:
     warmup: int = 20
     seed: int = 1
     run_tag: str = "r"
+    latencies: bool = False  # return each request's latency too (runs merged later: bench.run.merged)
 
 
 @dataclass
@@ -158,7 +160,7 @@ def summarize(spec: Spec, tally: Tally, elapsed: float, cpu: float) -> dict[str,
         "max_ms": (lat[-1] if lat else 0.0) * 1000,
         "loadgen_cpu_s": cpu,
         "check": check_answer(spec.op, tally.first_body),
-        "latencies": lat,  # seconds, sorted: several runs of one operation are merged (bench.run.merged)
+        **({"latencies": lat} if spec.latencies else {}),  # seconds, sorted
     }
 
 
@@ -194,7 +196,11 @@ def main() -> None:
         runner = uvloop.run
     except ImportError:
         runner = asyncio.run
-    print(json.dumps(runner(run(spec, requests))))
+    result = json.dumps(runner(run(spec, requests)))
+    os.set_blocking(
+        sys.stdout.fileno(), True
+    )  # a large result came back cut short once: the loop may leave stdout non-blocking
+    print(result)
 
 
 if __name__ == "__main__":

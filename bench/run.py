@@ -136,7 +136,7 @@ def upserts_in_turns(cfg: Config, served: list[Served]) -> None:
         _wait_until_quiet([x.server for x in served])
         cfg.log(f"{s.case.label}, upsert turn {len(runs[id(s)]) + 1} of 2:")
         tag = f"{s.case.backend[0]}{s.case.size}t{n}"
-        runs[id(s)].append(_run_operation(cfg, s.server, "upsert", s.manifest_path, tag))
+        runs[id(s)].append(_run_operation(cfg, s.server, "upsert", s.manifest_path, tag, latencies=True))
     _wait_until_quiet([x.server for x in served])
     for s in served:
         s.case.ops["upsert"] = merged(runs[id(s)])
@@ -177,19 +177,19 @@ def merged(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _run_operation(
-    cfg: Config, server: Any, op: str, manifest_path: Path, tag: str, seconds: float | None = None
+    cfg: Config, server: Any, op: str, manifest_path: Path, tag: str, latencies: bool = False
 ) -> dict[str, Any]:
-    seconds = seconds or cfg.seconds
     spec = loadgen.Spec(
         op=op,
         port=server.port,
         token=populate.TOKEN,
         manifest_path=str(manifest_path),
         connections=cfg.connections,
-        duration=seconds,
-        max_requests=int(seconds * REQUESTS_PER_SECOND_CAP[op]),
+        duration=cfg.seconds,
+        max_requests=int(cfg.seconds * REQUESTS_PER_SECOND_CAP[op]),
         warmup=cfg.warmup,
         run_tag=f"{tag}{uuid.uuid4().hex[:6]}",
+        latencies=latencies,
     )
     cpu_before = server.cpu_seconds()
     answer = subprocess.run(
@@ -198,7 +198,7 @@ def _run_operation(
         capture_output=True,
         text=True,
         cwd=ROOT,
-        timeout=seconds * 4 + 120,
+        timeout=cfg.seconds * 4 + 120,
         check=False,
     )
     if answer.returncode != 0:

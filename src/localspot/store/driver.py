@@ -20,7 +20,7 @@ time it took through `Connection.execute`.
 On SQLite both go past SQLAlchemy's `exec_driver_sql` too, straight to the sqlite3 connection under it
 (`driver_rows`, `driver_many`): its execution context cost ~12 us a statement against ~1.4 us for the
 driver's own call, and a batch upsert runs ten of these statements, most of them under the writer lock
-(8% of the lock's hold). Statements take SQLAlchemy's path whenever something listens for them
+(about 9% of the lock's hold). Statements take SQLAlchemy's path whenever something listens for them
 (`before_cursor_execute`, `after_cursor_execute`: the benchmark's floor capture, statement-counting
 tests), which only that path fires. Either way a driver error is raised as SQLAlchemy raises it
 (`IntegrityError`, `OperationalError`...), so callers handle one kind.

@@ -15,6 +15,7 @@ from localspot.settings import Settings
 from localspot.workers import STARTUP_FAILURE, Supervisor
 
 ENV_PREFIX = "LOCALSPOT_"
+GC_YOUNG_THRESHOLD = 20_000  # see app_from_env
 
 
 def app_from_env():  # noqa: ANN201 - uvicorn factory; each worker builds its app from the environment
@@ -24,6 +25,11 @@ def app_from_env():  # noqa: ANN201 - uvicorn factory; each worker builds its ap
     # every few hundred batches under load no longer walk it (25 ms each, a p99 spike).
     gc.collect()
     gc.freeze()
+    # A batch makes and drops thousands of container objects. At the default threshold (700 more made
+    # than dropped) each batch upsert set off about two young-generation collections that freed almost
+    # nothing and moved what was in flight to older generations, which full collections walk. At
+    # 20,000: 1.8% fewer instructions per batch upsert (callgrind, in-process, docs/benchmarks.md).
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     return app
 
 

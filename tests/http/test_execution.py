@@ -35,12 +35,17 @@ def test_a_served_app_is_frozen_out_of_the_garbage_collectors_sight(tmp_path, mo
     long as the worker: a full collection under load then walks only what requests left behind."""
     import gc
 
-    from localspot.cli import app_from_env
+    from localspot.cli import GC_YOUNG_THRESHOLD, app_from_env
 
     monkeypatch.setenv("LOCALSPOT_DATABASE_URL", f"sqlite:///{tmp_path / 'frozen.db'}")
     gc.unfreeze()
+    thresholds = gc.get_threshold()
     try:
         app_from_env()
         assert gc.get_freeze_count() > 10_000  # the modules, the app and its routes
+        # Young collections come after 20,000 more objects made than dropped, not 700: a batch's own.
+        assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, *thresholds[1:])
+        assert thresholds[0] < GC_YOUNG_THRESHOLD
     finally:
         gc.unfreeze()  # the test process goes on collecting as before
+        gc.set_threshold(*thresholds)

@@ -131,15 +131,17 @@ def upserts_in_turns(cfg: Config, served: list[Served]) -> None:
     the size, measured 2,813 and 6,093 records/s at 1M in two runs), and the 1M target is a ratio to
     10k. Each turn is the sustained run a single one would be; between turns the servers fall quiet (the
     last turn's WAL checkpoint is over)."""
-    runs: dict[int, list[dict[str, Any]]] = {id(s): [] for s in served}
-    for n, s in enumerate([*served, *reversed(served)]):
-        _wait_until_quiet([x.server for x in served])
-        cfg.log(f"{s.case.label}, upsert turn {len(runs[id(s)]) + 1} of 2:")
+    servers = [s.server for s in served]
+    runs: list[list[dict[str, Any]]] = [[] for _ in served]
+    for n, i in enumerate([*range(len(served)), *reversed(range(len(served)))]):
+        _wait_until_quiet(servers)
+        s = served[i]
+        cfg.log(f"{s.case.label}, upsert turn {len(runs[i]) + 1} of 2:")
         tag = f"{s.case.backend[0]}{s.case.size}t{n}"
-        runs[id(s)].append(_run_operation(cfg, s.server, "upsert", s.manifest_path, tag, latencies=True))
-    _wait_until_quiet([x.server for x in served])
-    for s in served:
-        s.case.ops["upsert"] = merged(runs[id(s)])
+        runs[i].append(_run_operation(cfg, s.server, "upsert", s.manifest_path, tag, latencies=True))
+    _wait_until_quiet(servers)
+    for s, its_runs in zip(served, runs, strict=True):
+        s.case.ops["upsert"] = merged(its_runs)
 
 
 def _wait_until_quiet(servers: list[Server]) -> None:

@@ -2,7 +2,7 @@
 
 Going through `CrmService` (not raw SQL) keeps the benchmark honest when the schema changes: the rows
 are exactly the ones a client's batch upserts would have written. SQLite databases are cached in
-bench/.cache/ under a key of the schema and workload versions, so the 1,000,000-record case is built
+bench/.cache/ under a key of the schema, page size and workload versions, so the 1,000,000-record case is built
 once per machine, not on every run.
 """
 
@@ -22,6 +22,7 @@ from bench.workload import Manifest
 from localspot.app import create_app
 from localspot.crm.batch import BatchLimits
 from localspot.settings import Settings
+from localspot.store.engine import SQLITE_PAGE_SIZE
 
 TOKEN = "pat-bench-0123456789abcdef"
 PORTAL_ID = 1
@@ -87,7 +88,7 @@ def _create_tasks(service: object, size: int) -> list[tuple[str, int]]:
 
 def cache_key() -> str:
     """Changes whenever the schema (migrations, tables) or the populated data would change."""
-    digest = hashlib.sha256(f"data-{DATA_VERSION}".encode())
+    digest = hashlib.sha256(f"data-{DATA_VERSION} page-{SQLITE_PAGE_SIZE}".encode())
     package = Path(localspot.__file__).parent
     sources = sorted((package / "store" / "migrations" / "versions").glob("*.py")) + [
         package / "store" / "tables.py",

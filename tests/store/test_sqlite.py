@@ -81,7 +81,7 @@ def test_the_writer_after_the_wal_grows_long_finishes_the_copy_and_the_next_writ
 ) -> None:
     store, path = sqlite_store
     store.checkpointer.close()
-    store.checkpointer = WalCheckpointer(str(path), delay_s=60, restart_frames=50)  # this test runs its steps
+    store.checkpointer = WalCheckpointer(str(path), delay_s=60, restart_bytes=100_000)  # this test runs its steps
     _write_twenty_batches(store)
     with contextlib.closing(sqlite3.connect(path)) as reader:
         reader.execute("BEGIN")
@@ -89,7 +89,7 @@ def test_the_writer_after_the_wal_grows_long_finishes_the_copy_and_the_next_writ
         _write_records(store, 1, 9_000, 100)
         with contextlib.closing(sqlite3.connect(path)) as connection:
             store.checkpointer._checkpoint(connection)
-        assert store.checkpointer._restart_due.is_set()  # past 50 frames
+        assert store.checkpointer._restart_due.is_set()  # past 100 KB
         reader.rollback()
     _write_records(store, 1, 10_000, 1)  # commits, then copies back the rest with the writer lock held
     assert not store.checkpointer._restart_due.is_set()
@@ -120,11 +120,52 @@ def test_a_copy_that_fails_after_a_commit_does_not_fail_the_write(
 def test_a_wal_short_of_its_bound_is_left_to_the_checkpointer(sqlite_store: tuple[SqlStore, Path]) -> None:
     store, path = sqlite_store
     store.checkpointer.close()
-    store.checkpointer = WalCheckpointer(str(path), delay_s=60, restart_frames=1_000_000)
+    store.checkpointer = WalCheckpointer(str(path), delay_s=60, restart_bytes=1_000_000_000)
     _write_twenty_batches(store)
     with contextlib.closing(sqlite3.connect(path)) as connection:
         store.checkpointer._checkpoint(connection)
     assert not store.checkpointer._restart_due.is_set()
+
+
+@pytest.mark.parametrize("page_size", [2048, 4096])
+def test_the_wal_bound_counts_bytes_whatever_the_page_size(tmp_path: Path, page_size: int) -> None:
+    path = tmp_path / "bound.db"
+    with contextlib.closing(sqlite3.connect(path)) as made_before:  # e.g. by an earlier LocalSpot, or by hand
+        made_before.execute(f"PRAGMA page_size={page_size}")
+        made_before.execute("PRAGMA journal_mode=WAL")
+    store = SqlStore(f"sqlite:///{path}")
+    store.migrate()
+    store.checkpointer.close()
+    with store.write(1) as tx:
+        tx.create_portal(1)
+    _write_twenty_batches(store)
+    wal_bytes = _wal_frames(path) * page_size
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        short = WalCheckpointer(str(path), restart_bytes=wal_bytes + 1)
+        short._checkpoint(connection)
+        assert not short._restart_due.is_set()
+        reached = WalCheckpointer(str(path), restart_bytes=wal_bytes)
+        reached._checkpoint(connection)
+        assert reached._restart_due.is_set()
+    store.dispose()
+
+
+def test_new_databases_get_2_kib_pages_and_existing_ones_keep_theirs(tmp_path: Path) -> None:
+    with contextlib.closing(sqlite3.connect(tmp_path / "old.db")) as made_before:
+        made_before.execute("PRAGMA journal_mode=WAL")  # SQLite's default page size, 4 KiB
+    for name in ("new.db", "old.db"):
+        store = SqlStore(f"sqlite:///{tmp_path / name}")
+        store.migrate()
+        with store.write(1) as tx:
+            tx.create_portal(1)
+        _write_records(store, 1, 1, 10)
+        store.dispose()
+    page_sizes = {}
+    for name in ("new.db", "old.db"):
+        with contextlib.closing(sqlite3.connect(tmp_path / name)) as connection:
+            page_sizes[name] = connection.execute("PRAGMA page_size").fetchone()[0]
+            assert connection.execute("SELECT count(*) FROM objects").fetchone() == (10,)
+    assert page_sizes == {"new.db": 2048, "old.db": 4096}
 
 
 def test_a_closed_checkpointer_stops_its_thread(tmp_path: Path) -> None:

@@ -11,6 +11,15 @@ from localspot.store.driver import driver_rows
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 24 * 1024
+# Page size of the SQLite databases LocalSpot creates (SQLite's default is 4 KiB). A batch upsert updates
+# records and their history index at scattered places, a page each: its COMMIT appends every page it
+# touched to the WAL, and the checkpoint copies them back. With 2 KiB pages a batch of 100 upserts appended
+# 335 KiB of WAL instead of 493 (517 against 791 at a million records), and 2 workers ran 17-60% more
+# records/s (6 interleaved pairs, 10k and 1M records); 1 KiB pages were no faster, and would spread
+# larger records over overflow pages.
+# Reads and batch create were unchanged (docs/benchmarks.md, eighth round). An existing database keeps
+# its page size: SQLite changes it only by rewriting the file (docs/scale-out.md).
+SQLITE_PAGE_SIZE = 2048
 
 
 def _json_dumps(value: object) -> str:
@@ -57,6 +66,8 @@ def _sqlite_engine(url: str) -> Engine:
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (see _on_begin).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # Before anything writes the file's header (journal_mode=WAL does): a no-op on an existing database.
+        cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
         # WAL: readers never block the writer. synchronous=NORMAL in WAL mode survives a process crash
         # (kill -9): a committed transaction is in the WAL file before COMMIT returns.
         cursor.execute("PRAGMA journal_mode=WAL")

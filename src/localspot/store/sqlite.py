@@ -28,10 +28,11 @@ CHECKPOINT_DELAY_S = 1.0
 # Under sustained writes the WAL never starts over by itself. SQLite rewinds it only when a write
 # transaction begins after a checkpoint has copied back every frame, and commits arriving while a
 # checkpoint runs leave it short each time: one client's back-to-back batch upserts grew the WAL to
-# ~900 MB in 8 s, and a long bulk load would fill the disk. Past this many frames (~1 GB of 4 KiB pages)
-# the writer that commits next finishes the copy while it still holds the writer lock, so that nothing
-# lands after it, and the write transaction after that starts the WAL over (its file keeps its size).
-WAL_RESTART_FRAMES = 250_000  # frames of a page each: ~1 GB at SQLite's default page size of 4 KiB
+# ~900 MB in 8 s, and a long bulk load would fill the disk. Past this size the writer that commits next
+# finishes the copy while it still holds the writer lock, so that nothing lands after it, and the write
+# transaction after that starts the WAL over (its file keeps its size). Counted in bytes (frames times
+# the page size), so that databases made with other page sizes than store.engine's are bounded alike.
+WAL_RESTART_BYTES = 1 << 30
 
 
 class SqliteWriterLock:
@@ -68,16 +69,16 @@ class WalCheckpointer:
     writer lock. Request connections turn that off (store.engine) and this thread checkpoints a moment
     after writes, in PASSIVE mode, which never blocks readers or writers. Durability is unchanged: a
     commit is in the WAL before COMMIT returns, checkpointed or not. When the WAL has grown long, the
-    next writer finishes the copy (`finish_if_due`, WAL_RESTART_FRAMES) and the WAL starts over.
+    next writer finishes the copy (`finish_if_due`, WAL_RESTART_BYTES) and the WAL starts over.
     """
 
     def __init__(
-        self, database: str | None, delay_s: float = CHECKPOINT_DELAY_S, restart_frames: int = WAL_RESTART_FRAMES
+        self, database: str | None, delay_s: float = CHECKPOINT_DELAY_S, restart_bytes: int = WAL_RESTART_BYTES
     ) -> None:
         self._database = database if _is_file(database) else None
         self._delay_s = delay_s
-        self._restart_frames = restart_frames
-        self._restart_due = threading.Event()  # the WAL is past restart_frames: the next writer finishes
+        self._restart_bytes = restart_bytes
+        self._restart_due = threading.Event()  # the WAL is past restart_bytes: the next writer finishes
         self._wake = threading.Event()
         self._closing = threading.Event()  # set once, by close()
         self._thread: threading.Thread | None = None
@@ -96,7 +97,7 @@ class WalCheckpointer:
 
     def finish_if_due(self, conn: Any) -> None:
         """Called with the writer lock held, right after a commit, on the writer's own connection (SQLAlchemy's,
-        out of its transaction): if the WAL has grown past `restart_frames`, copy back what is left, so that
+        out of its transaction): if the WAL has grown past `restart_bytes`, copy back what is left, so that
         the next write transaction starts the WAL over. Every writer waits meanwhile. The WAL goes on if a
         read that began before this copy still runs then, or if another checkpoint was under way: the
         checkpointer's next one asks again."""
@@ -130,7 +131,7 @@ class WalCheckpointer:
 
     def _checkpoint(self, connection: sqlite3.Connection) -> None:
         frames = self._passive(connection)
-        if frames is not None and frames >= self._restart_frames:
+        if frames is not None and frames * _page_size(connection) >= self._restart_bytes:
             self._restart_due.set()
 
     @staticmethod
@@ -142,6 +143,11 @@ class WalCheckpointer:
             log.warning("WAL checkpoint failed: %s", exc)
             return None
         return None if busy else frames  # busy: another connection's checkpoint was under way
+
+
+def _page_size(connection: sqlite3.Connection) -> int:
+    """The database's page size: a WAL frame holds one page (and a 24-byte header)."""
+    return connection.execute("PRAGMA page_size").fetchone()[0]
 
 
 def _yield_to_requests() -> None:

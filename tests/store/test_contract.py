@@ -42,17 +42,41 @@ def test_allocated_ids_never_repeat_even_across_threads(store: SqlStore, portal_
     assert len(seen) == 280 and len(set(seen)) == 280
 
 
+def _ids(store: SqlStore, portal_id: int, count: int) -> list[int]:
+    """Ids as the store gives them: unique across the portals that share this database (on SQLite a
+    record's id is its row's key, revision 0004)."""
+    with store.write(portal_id) as tx:
+        return tx.allocate_ids(count)
+
+
+def test_allocated_ids_are_unique_across_portals(store: SqlStore, portal_id: int) -> None:
+    other = portal_id + 500_000  # another portal in the same database
+    with store.write(other) as tx:
+        tx.create_portal(1)
+    mine = _ids(store, portal_id, 5)
+    theirs = _ids(store, other, 5)
+    again = _ids(store, portal_id, 5)
+    assert not set(theirs) & set(mine + again)
+    with store.write(portal_id) as tx:
+        tx.insert_objects(TASKS, [_record(n) for n in mine])
+    with store.write(other) as tx:
+        tx.insert_objects(TASKS, [_record(n) for n in theirs])
+    with store.read(other) as tx:
+        assert sorted(tx.load_objects(TASKS, mine + theirs)) == theirs
+
+
 def test_objects_round_trip_and_update(store: SqlStore, portal_id: int) -> None:
+    one, two, absent = _ids(store, portal_id, 3)
     with store.write(portal_id) as tx:
-        tx.insert_objects(TASKS, [_record(1, a="x"), _record(2, a="y")])
+        tx.insert_objects(TASKS, [_record(one, a="x"), _record(two, a="y")])
     with store.write(portal_id) as tx:
-        tx.update_objects(TASKS, [StoredObject(2, {"a": "z", "b": "ü"}, 1_000, 2_000)])
+        tx.update_objects(TASKS, [StoredObject(two, {"a": "z", "b": "ü"}, 1_000, 2_000)])
     with store.read(portal_id) as tx:
-        loaded = tx.load_objects(TASKS, [1, 2, 3])
-        assert loaded[1].properties == {"a": "x"}
-        assert loaded[2] == StoredObject(2, {"a": "z", "b": "ü"}, 1_000, 2_000)
-        assert 3 not in loaded
-        assert tx.load_objects("0-1", [1]) == {}  # ids are per object type
+        loaded = tx.load_objects(TASKS, [one, two, absent])
+        assert loaded[one].properties == {"a": "x"}
+        assert loaded[two] == StoredObject(two, {"a": "z", "b": "ü"}, 1_000, 2_000)
+        assert absent not in loaded
+        assert tx.load_objects("0-1", [one]) == {}  # ids are per object type
 
 
 def test_a_unique_value_names_one_record(store: SqlStore, portal_id: int) -> None:
@@ -69,12 +93,13 @@ def test_a_unique_value_names_one_record(store: SqlStore, portal_id: int) -> Non
 
 
 def test_a_failed_transaction_writes_nothing(store: SqlStore, portal_id: int) -> None:
+    [record] = _ids(store, portal_id, 1)
     with pytest.raises(WriteConflict), store.write(portal_id) as tx:
         tx.claim_unique(TASKS, [("ext", "dup", 1)])
-        tx.insert_objects(TASKS, [_record(50)])
+        tx.insert_objects(TASKS, [_record(record)])
         tx.claim_unique(TASKS, [("ext", "dup", 2)])
     with store.read(portal_id) as tx:
-        assert tx.load_objects(TASKS, [50]) == {}
+        assert tx.load_objects(TASKS, [record]) == {}
         assert tx.find_unique(TASKS, "ext", ["dup"]) == {}
 
 
@@ -95,34 +120,36 @@ def test_history_is_listed_newest_first(store: SqlStore, portal_id: int) -> None
 
 
 def test_associations_ignore_repeats_and_read_per_direction(store: SqlStore, portal_id: int) -> None:
-    forward = AssociationRow(TASKS, 1, "0-1", 9, "HUBSPOT_DEFINED", 204)
-    backward = AssociationRow("0-1", 9, TASKS, 1, "HUBSPOT_DEFINED", 203)
+    task, contact = _ids(store, portal_id, 2)
+    forward = AssociationRow(TASKS, task, "0-1", contact, "HUBSPOT_DEFINED", 204)
+    backward = AssociationRow("0-1", contact, TASKS, task, "HUBSPOT_DEFINED", 203)
     with store.write(portal_id) as tx:
-        tx.insert_objects(TASKS, [_record(1)])
-        tx.insert_objects("0-1", [_record(9)])
+        tx.insert_objects(TASKS, [_record(task)])
+        tx.insert_objects("0-1", [_record(contact)])
         tx.insert_associations([forward, backward], 5)
     with store.write(portal_id) as tx:
         tx.insert_associations([forward], 6)  # the same association again is not an error
     with store.read(portal_id) as tx:
-        assert tx.load_associations(TASKS, [1], "0-1") == [forward]
-        assert tx.load_associations("0-1", [9], TASKS) == [backward]
-        assert tx.load_associations(TASKS, [1], "0-2") == []
+        assert tx.load_associations(TASKS, [task], "0-1") == [forward]
+        assert tx.load_associations("0-1", [contact], TASKS) == [backward]
+        assert tx.load_associations(TASKS, [task], "0-2") == []
     with store.write(portal_id) as tx:
-        tx.archive_objects("0-1", [9], 7)
+        tx.archive_objects("0-1", [contact], 7)
     with store.read(portal_id) as tx:  # an archived end hides the association from the other end
-        assert tx.load_associations(TASKS, [1], "0-1") == []
+        assert tx.load_associations(TASKS, [task], "0-1") == []
 
 
 def test_listing_pages_in_id_order_and_archiving_frees_unique_values(store: SqlStore, portal_id: int) -> None:
+    first, _, third, fourth, fifth, _, _, eighth = _ids(store, portal_id, 8)
     with store.write(portal_id) as tx:
-        tx.insert_objects(TASKS, [_record(n) for n in (5, 3, 8, 1)])
-        tx.claim_unique(TASKS, [("ext", "k8", 8)])
-        tx.archive_objects(TASKS, [8], 99)
+        tx.insert_objects(TASKS, [_record(n) for n in (fifth, third, eighth, first)])
+        tx.claim_unique(TASKS, [("ext", "k8", eighth)])
+        tx.archive_objects(TASKS, [eighth], 99)
     with store.read(portal_id) as tx:
-        assert [r.id for r in tx.list_objects(TASKS, 0, 2, archived=False)] == [1, 3]
-        assert [r.id for r in tx.list_objects(TASKS, 4, 10, archived=False)] == [5]
+        assert [r.id for r in tx.list_objects(TASKS, 0, 2, archived=False)] == [first, third]
+        assert [r.id for r in tx.list_objects(TASKS, fourth, 10, archived=False)] == [fifth]
         archived = tx.list_objects(TASKS, 0, 10, archived=True)
-        assert [(r.id, r.archived, r.archived_at) for r in archived] == [(8, True, 99)]
+        assert [(r.id, r.archived, r.archived_at) for r in archived] == [(eighth, True, 99)]
         assert tx.find_unique(TASKS, "ext", ["k8"]) == {}
 
 

@@ -19,11 +19,14 @@ _o, _u, _p = t.objects.c, t.unique_values.c, t.portals.c
 
 # Hot statements are built once, with bind parameters; the hottest run on the driver (store.driver): rebuilding
 # a statement (and its cache key) on every call cost more than running it.
-_ALLOCATE_IDS = Lookup(  # SQLite's; PostgreSQL takes ids from a sequence
+# SQLite's; PostgreSQL takes ids from one sequence. Ids are unique across portals, as there: the portal's
+# counter moves past the highest of all portals' (SQLite's one writer at a time makes that safe), so that a
+# record's id can be its row's key (revision 0004).
+_ALLOCATE_IDS = Lookup(
     lambda _is_sqlite: (
         t.portals.update()
         .where(_p.portal_id == sa.bindparam("portal"))
-        .values(next_object_id=_p.next_object_id + sa.bindparam("count"))
+        .values(next_object_id=sa.select(sa.func.max(_p.next_object_id)).scalar_subquery() + sa.bindparam("count"))
         .returning(_p.next_object_id)
     )
 )

@@ -18,7 +18,8 @@ portals = sa.Table(
     "portals",
     metadata,
     sa.Column("portal_id", sa.BigInteger, primary_key=True, autoincrement=False),
-    # Record ids are unique per portal; SQLite allocates them from this counter, PostgreSQL from a sequence.
+    # Record ids are unique across portals; SQLite allocates them from these counters (store.records),
+    # PostgreSQL from a sequence.
     sa.Column("next_object_id", sa.BigInteger, nullable=False),
     # Bumped whenever property definitions or object types change, so other workers drop their caches.
     sa.Column("schema_version", sa.BigInteger, nullable=False, server_default="0"),
@@ -54,6 +55,9 @@ property_definitions = sa.Table(
     sa.Column("archived", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
+# The key every statement names, and must keep naming: on SQLite (revision 0004) the table is keyed by `id`
+# alone, its rowid, with this key as a unique index (ix_objects_key), unless the database's portals already
+# shared ids, where it stays the primary key. A record held by a unique value is read by rowid.
 objects = sa.Table(
     "objects",
     metadata,

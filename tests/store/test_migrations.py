@@ -230,7 +230,8 @@ def test_sqlite_objects_whose_ids_repeat_across_portals_keep_the_composite_key(
     upgrade(engine, "0003")
     with engine.begin() as conn:
         conn.exec_driver_sql(
-            "INSERT INTO portals (portal_id, next_object_id, schema_version, created_at) VALUES (1, 3, 0, 0), (2, 9, 0, 0)"
+            "INSERT INTO portals (portal_id, next_object_id, schema_version, created_at)"
+            " VALUES (1, 3, 0, 0), (2, 9, 0, 0)"
         )
     rows = [(portal, "0-27", n, "{}", 1, 1, False, None) for portal in (1, 2) for n in (1, 2)]
     _insert_objects(engine, rows)

@@ -1,7 +1,8 @@
 """SQLAlchemy Core tables, the same on SQLite and PostgreSQL.
 
 Every key starts with `portal_id`, so a distributed PostgreSQL can shard by portal and portals never
-see each other's rows. Properties are JSON (JSONB on PostgreSQL): custom properties never need DDL.
+see each other's rows (on SQLite, objects is keyed by its id alone since revision 0004: see below).
+Properties are JSON (JSONB on PostgreSQL): custom properties never need DDL.
 """
 
 from __future__ import annotations

@@ -189,12 +189,10 @@ def _kept_notes(markdown: Path) -> str:
 def _turns(settings: dict[str, Any]) -> str:
     if settings.get("upsert_turns", 1) <= 1:
         return ""
-    warmups = ", ".join(f"{label} {rps:,.0f}" for label, rps in settings.get("upsert_warmups", []))
     return (
         "; the SQLite sizes were served at once, and their batch upserts ran twice each, full length, "
         "taking turns there and back (10k, 1M, 1M, 10k; each turn with its own warm-up, the servers quiet "
-        "in between), so that the sizes are compared over the same minutes, after one warm-up turn each "
-        f"of the same length, not counted ({warmups} records/s)"
+        "in between), so that the sizes are compared over the same minutes"
     )
 
 

@@ -67,7 +67,6 @@ class CaseResult:
     ops: dict[str, dict[str, Any]] = field(default_factory=dict)
     floor: dict[str, Any] = field(default_factory=dict)
     peak_pss_mb: float = 0.0
-    upsert_warmup_rps: float = 0.0  # the unmeasured warm-up turn's records/s (upserts_in_turns)
 
     @property
     def label(self) -> str:
@@ -131,20 +130,8 @@ def upserts_in_turns(cfg: Config, served: list[Served]) -> None:
     This machine's speed drifts from one minute to the next (GET by id, whose work does not depend on
     the size, measured 2,813 and 6,093 records/s at 1M in two runs), and the 1M target is a ratio to
     10k. Each turn is the sustained run a single one would be; between turns the servers fall quiet (the
-    last turn's WAL checkpoint is over).
-
-    Before them, each store runs one warm-up turn of the same length, reported but not counted. The
-    first sustained load of a freshly started store was the slowest of its turns, and how much slower
-    depended on what the machine did before the benchmark (4-22% at 1M in six consecutive runs, the two
-    largest right after the test suite and after a rebuilt cache; docs/benchmarks.md, eighth round): a
-    figure that changes with the run's past cannot judge a change. Warmed up, both sizes are measured as
-    a long-running server runs."""
+    last turn's WAL checkpoint is over)."""
     servers = [s.server for s in served]
-    for n, s in enumerate(served):
-        _wait_until_quiet(servers)
-        cfg.log(f"{s.case.label}, upsert warm-up turn (not counted):")
-        tag = f"{s.case.backend[0]}{s.case.size}w{n}"
-        s.case.upsert_warmup_rps = _run_operation(cfg, s.server, "upsert", s.manifest_path, tag)["records_per_s"]
     runs: list[list[dict[str, Any]]] = [[] for _ in served]
     for n, i in enumerate([*range(len(served)), *reversed(range(len(served)))]):
         _wait_until_quiet(servers)
@@ -323,7 +310,6 @@ def main(argv: list[str] | None = None) -> list[CaseResult]:
     facts.update(load_before=load_before, load_after=os.getloadavg(), total_s=time.perf_counter() - started)
     settings = {"connections": cfg.connections, "seconds": cfg.seconds, "sizes": cfg.sizes}
     settings["upsert_turns"] = 2 if len(cfg.sizes) > 1 else 1
-    settings["upsert_warmups"] = [(c.label, c.upsert_warmup_rps) for c in cases if c.upsert_warmup_rps]
     markdown, chart = report.write(cases, facts, settings, cfg.output_dir)
     cfg.log(f"wrote {markdown} and {chart} in {facts['total_s']:.0f} s")
     (cfg.work_dir / "results.json").write_text(json.dumps([asdict(c) for c in cases], indent=1))

@@ -2,8 +2,8 @@
 
 Going through `CrmService` (not raw SQL) keeps the benchmark honest when the schema changes: the rows
 are exactly the ones a client's batch upserts would have written. SQLite databases are cached in
-bench/.cache/ under a key of the schema, page size and workload versions, so the 1,000,000-record case is built
-once per machine, not on every run.
+bench/.cache/ under a key of the schema, page size and workload versions, so the 1,000,000-record case
+is built once per machine, not on every run.
 """
 
 from __future__ import annotations

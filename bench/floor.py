@@ -26,12 +26,16 @@ from localspot.store.sql import SqlStore
 COMMIT = "<commit>"
 ROWS_DOCUMENT = "jsonb_to_recordset"
 SMALLEST_ID = 101  # captured record ids must never equal a count, a flag or the portal id
+# The floor's copy numbers new history rows from here, so that their ids never equal a record id or a
+# timestamp among the parameters it rewrites (every other number it leaves as captured).
+HISTORY_IDS_FROM = 10**15
 
 
 @dataclass
 class Capture:
     statements: list[tuple[str, Any, bool]] = field(default_factory=list)
     new_ids: list[int] = field(default_factory=list)
+    history_ids: list[int] = field(default_factory=list)  # of the history rows the batch appended
     existing: list[tuple[str, int]] = field(default_factory=list)  # (key, id) updated by the batch
     new_keys: list[str] = field(default_factory=list)
 
@@ -49,7 +53,9 @@ def capture(store: SqlStore, manifest: Manifest, rng: random.Random, workers: in
     """The statements of one batch upsert, after a first batch has warmed the service's caches, as a
     server of `workers` processes sends them (with several, SQLite's are validated ahead: crm.ahead)."""
     service = CrmService(store, validate_ahead=workers > 1)
+    _number_history_apart(store)
     service.batch_upsert(PORTAL_ID, "tasks", _body(manifest, rng, "floorwarm", 0)[0])
+    before = _last_history_id(store)
     body, cap = _body(manifest, rng, "floorcap", 1)
     record = lambda _c, _cur, stmt, params, _ctx, many: cap.statements.append((stmt, params, many))  # noqa: E731
     commit = lambda _conn: cap.statements.append((COMMIT, None, False))  # noqa: E731
@@ -61,9 +67,28 @@ def capture(store: SqlStore, manifest: Manifest, rng: random.Random, workers: in
         event.remove(store.engine, "before_cursor_execute", record)
         event.remove(store.engine, "commit", commit)
     cap.new_ids = sorted(int(r["id"]) for r in out["results"] if r["new"])
+    cap.history_ids = list(range(before + 1, _last_history_id(store) + 1))
     if min(cap.new_ids + [i for _, i in cap.existing]) < SMALLEST_ID:
         raise RuntimeError("captured record ids are too small to be told apart from other parameters")
     return cap
+
+
+def _number_history_apart(store: SqlStore) -> None:
+    """Move the copy's next history id to HISTORY_IDS_FROM: SQLite's follow the table's highest (a
+    placeholder row), PostgreSQL's come from a sequence."""
+    with store.engine.begin() as conn:
+        if store.engine.dialect.name == "sqlite":
+            conn.exec_driver_sql(
+                "INSERT INTO property_history (id, portal_id, object_type_id, object_id, timestamp, source_type,"
+                f" changes) VALUES ({HISTORY_IDS_FROM}, 0, '', 0, 0, 'FLOOR', '{{}}')"
+            )
+        else:
+            conn.exec_driver_sql(f"SELECT setval('property_history_id_seq', {HISTORY_IDS_FROM})")
+
+
+def _last_history_id(store: SqlStore) -> int:
+    with store.engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT max(id) FROM property_history").scalar_one()
 
 
 def _body(manifest: Manifest, rng: random.Random, tag: str, revision: int) -> tuple[dict, Capture]:
@@ -117,23 +142,24 @@ def _replay_one(raw: Any, cursor: Any, cap: Capture, values: dict[Any, Any]) -> 
             cursor.execute(statement, fresh)
         rows = cursor.fetchall() if cursor.description is not None else None
         spent += time.perf_counter() - started
-        if rows is not None and _allocates_ids(statement):
-            _map_new_ids(cap.new_ids, rows, values)
+        if rows is not None:
+            values.update(_allocated(statement, rows, cap))
     return spent
 
 
-def _allocates_ids(statement: str) -> bool:
-    """SQLite's counter bump (`UPDATE portals ... RETURNING`) or PostgreSQL's `nextval` (store.sql.allocate_ids)."""
-    return ("next_object_id" in statement and "RETURNING" in statement) or "nextval" in statement
-
-
-def _map_new_ids(captured: list[int], rows: list, values: dict[Any, Any]) -> None:
-    if len(rows) == 1 and len(captured) > 1:  # SQLite returns the counter's new end
+def _allocated(statement: str, rows: list, cap: Capture) -> dict[int, int]:
+    """Captured ids -> the ones this replay's statement allocated (store.records `allocate_ids`,
+    `allocate_history_ids`); nothing for the statements that allocate none."""
+    if "next_object_id" in statement and "RETURNING" in statement:  # SQLite's counter: its new end
         end = rows[0][0]
-        fresh = list(range(end - len(captured), end))
-    else:
-        fresh = sorted(r[0] for r in rows)
-    values.update(zip(captured, fresh, strict=True))
+        return dict(zip(cap.new_ids, range(end - len(cap.new_ids), end), strict=True))
+    if "max(property_history.id)" in statement:  # SQLite's history ids follow the highest
+        last = rows[0][0]
+        return dict(zip(cap.history_ids, range(last + 1, last + 1 + len(cap.history_ids)), strict=True))
+    for sequence, captured in (("object_id_seq", cap.new_ids), ("property_history_id_seq", cap.history_ids)):
+        if sequence in statement:  # PostgreSQL's sequences
+            return dict(zip(captured, sorted(r[0] for r in rows), strict=True))
+    return {}
 
 
 def _substitute_document(params: tuple[str], values: dict[Any, Any]) -> tuple[str]:

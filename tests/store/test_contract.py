@@ -103,20 +103,58 @@ def test_a_failed_transaction_writes_nothing(store: SqlStore, portal_id: int) ->
         assert tx.find_unique(TASKS, "ext", ["dup"]) == {}
 
 
-def test_history_is_listed_newest_first(store: SqlStore, portal_id: int) -> None:
+def test_history_is_each_records_chain_newest_first(store: SqlStore, portal_id: int) -> None:
+    """A record names its newest history row and each row the one before it (revision 0005)."""
+    first, second = _ids(store, portal_id, 2)
     with store.write(portal_id) as tx:
-        tx.append_history(TASKS, [(1, HistoryEntry(10, "INTEGRATION", None, {"a": "1"}))])
+        [h1] = tx.allocate_history_ids(1)
+        tx.insert_objects(TASKS, [_record(first)._replace(history_head=h1), _record(second)])
+        tx.append_history(TASKS, [(h1, first, None, HistoryEntry(10, "INTEGRATION", None, {"a": "1"}))])
+    with store.write(portal_id) as tx:
+        h2, h3 = tx.allocate_history_ids(2)
+        heads = [_record(first)._replace(history_head=h2), _record(second)._replace(history_head=h3)]
+        tx.update_objects(TASKS, heads)
         tx.append_history(
             TASKS,
             [
-                (1, HistoryEntry(20, "INTEGRATION", None, {"a": "2"})),
-                (2, HistoryEntry(15, "INTEGRATION", "x", {"b": None})),
+                (h2, first, h1, HistoryEntry(20, "INTEGRATION", None, {"a": "2"})),
+                (h3, second, None, HistoryEntry(15, "INTEGRATION", "x", {"b": None})),
             ],
         )
     with store.read(portal_id) as tx:
-        history = tx.load_history(TASKS, [1, 2])
-    assert [e.changes for e in history[1]] == [{"a": "2"}, {"a": "1"}]
-    assert history[2] == [HistoryEntry(15, "INTEGRATION", "x", {"b": None})]
+        history = tx.load_history(TASKS, [first, second])
+        assert {r.id: r.history_head for r in tx.load_objects(TASKS, [first, second]).values()} == {
+            first: h2,
+            second: h3,
+        }
+    assert h1 < h2 < h3  # ids grow: each history row lands at the table's end
+    assert [e.changes for e in history[first]] == [{"a": "2"}, {"a": "1"}]
+    assert history[second] == [HistoryEntry(15, "INTEGRATION", "x", {"b": None})]
+
+
+def test_purging_records_removes_their_history_chains_only(store: SqlStore, portal_id: int) -> None:
+    gone, kept = _ids(store, portal_id, 2)
+    with store.write(portal_id) as tx:
+        ids = tx.allocate_history_ids(4)
+        tx.insert_objects(
+            TASKS, [_record(gone)._replace(history_head=ids[2]), _record(kept)._replace(history_head=ids[3])]
+        )
+        entry = HistoryEntry(1, "API", None, {})
+        tx.append_history(
+            TASKS,
+            [
+                (ids[0], gone, None, entry),
+                (ids[1], kept, None, entry),
+                (ids[2], gone, ids[0], entry),
+                (ids[3], kept, ids[1], entry),
+            ],
+        )
+    with store.write(portal_id) as tx:
+        tx.purge_objects(TASKS, [gone])
+    with store.read(portal_id) as tx:
+        assert tx.load_history(TASKS, [gone, kept]) == {kept: [entry, entry]}
+        left = tx.conn.exec_driver_sql("SELECT id FROM property_history ORDER BY id").scalars().all()
+    assert [i for i in left if i in ids] == [ids[1], ids[3]]
 
 
 def test_associations_ignore_repeats_and_read_per_direction(store: SqlStore, portal_id: int) -> None:

@@ -192,7 +192,7 @@ def test_sqlite_objects_are_keyed_by_their_id_and_back(tmp_path: Path) -> None:
     rows = [(1, "0-27" if n % 2 else "0-1", n, f'{{"n": "{n}"}}', n, n, n % 3 == 0, None) for n in range(1, 40)]
     _insert_objects(engine, rows)
     assert "PRIMARY KEY (portal_id, object_type_id, id)" in _objects_sql(engine)
-    upgrade(engine)
+    upgrade(engine, "0004")
     assert "id INTEGER PRIMARY KEY" in _objects_sql(engine)
     assert _stored_objects(engine) == rows
     with engine.connect() as conn:  # the id is the rowid, so unique; the key is a unique index of its own
@@ -237,7 +237,8 @@ def test_sqlite_objects_whose_ids_repeat_across_portals_keep_the_composite_key(
     _insert_objects(engine, rows)
     upgrade(engine)
     assert "PRIMARY KEY (portal_id, object_type_id, id)" in _objects_sql(engine)
-    assert _stored_objects(engine) == rows and _key_index(engine) is None
+    # Revision 0005 added each record's history head: these records have no history.
+    assert _stored_objects(engine) == [(*row, None) for row in rows] and _key_index(engine) is None
     assert "objects keeps its composite key" in caplog.text
     engine.dispose()
     from localspot.store.base import StoredObject
@@ -255,3 +256,67 @@ def test_sqlite_objects_whose_ids_repeat_across_portals_keep_the_composite_key(
     with store.read(2) as tx:
         assert tx.load_objects("0-27", [1])[1].properties == {}
     store.dispose()
+
+
+def test_history_becomes_a_chain_per_record_and_back(fresh_database: str) -> None:
+    """Revision 0005 links each record's history rows in timestamp order (row order breaking ties), points
+    the record at its newest and drops the index; reads list the same history. Its downgrade restores the
+    index and the columns as they were."""
+    from alembic import command
+
+    from localspot.store.sql import SqlStore
+
+    engine = create_engine(fresh_database)
+    upgrade(engine, "0004")
+    history = [(1, 30, "c"), (2, 5, "x"), (1, 10, "a"), (1, 20, "b"), (1, 20, "b2")]  # (record, timestamp, value)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO objects (portal_id, object_type_id, id, properties, created_at, updated_at, archived)"
+                " VALUES (7, '0-27', :id, '{}', 1, 1, false)"
+            ),
+            [{"id": n} for n in (1, 2, 3)],
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO property_history (portal_id, object_type_id, object_id, timestamp, source_type, changes)"
+                " VALUES (7, '0-27', :record, :at, 'API', :changes)"
+            ),
+            [{"record": r, "at": at, "changes": f'{{"v": "{v}"}}'} for r, at, v in history],
+        )
+    upgrade(engine)
+    assert "ix_property_history_object" not in {i["name"] for i in sa.inspect(engine).get_indexes("property_history")}
+    store = SqlStore(fresh_database)
+    with store.read(7) as tx:
+        chains = tx.load_history("0-27", [1, 2, 3])
+        heads = {r.id: r.history_head for r in tx.load_objects("0-27", [1, 2, 3]).values()}
+    assert {r: [e.changes["v"] for e in entries] for r, entries in chains.items()} == {
+        1: ["c", "b2", "b", "a"],
+        2: ["x"],
+    }
+    assert heads[3] is None and heads[1] < heads[2]  # record 1: its newest row came first (the smallest id)
+    with store.write(7) as tx:  # a new row goes past every migrated one
+        [new_id] = tx.allocate_history_ids(1)
+        assert new_id > max(heads[1], heads[2])
+    store.dispose()
+    with engine.begin() as conn:
+        config = alembic_config(engine)
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0004")
+    inspector = sa.inspect(engine)
+    assert "history_head" not in {c["name"] for c in inspector.get_columns("objects")}
+    assert {c["name"] for c in inspector.get_columns("property_history")} == {
+        "portal_id",
+        "object_type_id",
+        "object_id",
+        "timestamp",
+        "source_type",
+        "source_id",
+        "changes",
+    }
+    assert "ix_property_history_object" in {i["name"] for i in inspector.get_indexes("property_history")}
+    with engine.connect() as conn:
+        kept = conn.exec_driver_sql("SELECT object_id, timestamp FROM property_history ORDER BY object_id, timestamp")
+        assert [tuple(r) for r in kept] == sorted((r, at) for r, at, _ in history)
+    upgrade(engine)  # and up again
+    engine.dispose()

@@ -23,7 +23,7 @@ from localspot.crm.values import (
     normalize_properties,
     property_values_error,
 )
-from localspot.store.base import HistoryEntry, StoredObject, WriteConflict
+from localspot.store.base import HistoryEntry, HistoryRow, StoredObject, WriteConflict
 
 
 @dataclass
@@ -203,7 +203,9 @@ def prepare(schema: TypeSchema, outcome: WriteOutcome, now: int) -> Prepared:
         else:
             old = p.input.existing
             merged = _without_empty({**old.properties, **p.changes})
-            p.record = StoredObject(old.id, merged, old.created_at, now, old.archived, old.archived_at)
+            p.record = StoredObject(
+                old.id, merged, old.created_at, now, old.archived, old.archived_at, old.history_head
+            )
     releases, claims = _unique_changes(schema, outcome.written)
     history = [(p, _history_entry(p, now)) for p in outcome.written]
     return Prepared(outcome, now, releases, claims, history)
@@ -216,13 +218,25 @@ def persist(tx: Any, schema: TypeSchema, prepared: Prepared) -> None:
     creates = [p for p in planned if p.new]
     for p, new_id in zip(creates, tx.allocate_ids(len(creates)), strict=True):
         p.record = StoredObject(new_id, p.record.properties, now, now)
+    history = _chained(prepared.history, tx.allocate_history_ids(len(prepared.history)))
     tx.release_unique(type_id, prepared.releases)
     tx.insert_objects(type_id, [p.record for p in creates])
     tx.update_objects(type_id, [p.record for p in planned if not p.new])
     tx.claim_unique(type_id, [(name, value, p.record.id) for name, value, p in prepared.claims])
-    tx.append_history(type_id, [(p.record.id, entry) for p, entry in prepared.history])
+    tx.append_history(type_id, history)
     rows = [r for p in creates for a in p.input.associations for r in rows_both_ways(type_id, p.record.id, a)]
     tx.insert_associations(rows, now)
+
+
+def _chained(history: list[tuple[Planned, HistoryEntry]], ids: list[int]) -> list[HistoryRow]:
+    """Each entry as its record's new newest history row: it names the record's previous head, and the
+    record (written in the same transaction) names it."""
+    rows: list[HistoryRow] = []
+    for (p, entry), history_id in zip(history, ids, strict=True):
+        r = p.record
+        rows.append((history_id, r.id, r.history_head, entry))
+        p.record = StoredObject(r.id, r.properties, r.created_at, r.updated_at, r.archived, r.archived_at, history_id)
+    return rows
 
 
 def restamp(prepared: Prepared, now: int) -> None:
@@ -232,7 +246,7 @@ def restamp(prepared: Prepared, now: int) -> None:
     for p in prepared.outcome.written:
         if not p.new:
             r = p.record
-            p.record = StoredObject(r.id, r.properties, r.created_at, now, r.archived, r.archived_at)
+            p.record = StoredObject(r.id, r.properties, r.created_at, now, r.archived, r.archived_at, r.history_head)
     prepared.history = [(p, HistoryEntry(now, e.source_type, e.source_id, e.changes)) for p, e in prepared.history]
     prepared.now = now
 

@@ -12,6 +12,7 @@ class StoredObject(NamedTuple):
     updated_at: int
     archived: bool = False
     archived_at: int | None = None
+    history_head: int | None = None  # the id of its newest history row (store.tables.property_history)
 
 
 class HistoryEntry(NamedTuple):
@@ -19,6 +20,11 @@ class HistoryEntry(NamedTuple):
     source_type: str
     source_id: str | None
     changes: dict[str, Any]
+
+
+# One row of a record's history as the store appends it: (its id, the record's id, the id of the record's
+# previous history row or None, the entry). The record's own row names the new one (StoredObject.history_head).
+HistoryRow = tuple[int, int, int | None, HistoryEntry]
 
 
 class AssociationRow(NamedTuple):

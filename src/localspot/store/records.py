@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from localspot.store import tables as t
-from localspot.store.base import HistoryEntry, StoredObject
+from localspot.store.base import HistoryEntry, HistoryRow, StoredObject
 from localspot.store.driver import Lookup, ManyRows
 
 _o, _u, _p = t.objects.c, t.unique_values.c, t.portals.c
@@ -30,13 +30,29 @@ _ALLOCATE_IDS = Lookup(
         .returning(_p.next_object_id)
     )
 )
-_UPDATE_OBJECT = ManyRows.update(t.objects, ("properties", "updated_at"), ("portal_id", "object_type_id", "id"))
+_UPDATE_OBJECT = ManyRows.update(
+    t.objects, ("properties", "updated_at", "history_head"), ("portal_id", "object_type_id", "id")
+)
 # A StoredObject's fields are named as the table's columns: a row is the keys, then the record as is.
 _INSERT_OBJECT = ManyRows.insert(t.objects, ("portal_id", "object_type_id", *StoredObject._fields))
 _CLAIM_UNIQUE = ManyRows.insert(t.unique_values, ("portal_id", "object_type_id", "property_name", "value", "object_id"))
 _APPEND_HISTORY = ManyRows.insert(
     t.property_history,
-    ("portal_id", "object_type_id", "object_id", "timestamp", "source_type", "source_id", "changes"),
+    (
+        "portal_id",
+        "id",
+        "object_type_id",
+        "object_id",
+        "timestamp",
+        "source_type",
+        "source_id",
+        "changes",
+        "previous_id",
+    ),
+)
+# SQLite's history ids follow the table's highest (one writer at a time); PostgreSQL's come from a sequence.
+_LAST_HISTORY_ID = Lookup(
+    lambda _is_sqlite: sa.select(sa.func.coalesce(sa.func.max(t.property_history.c.id), sa.literal_column("0")))
 )
 _RELEASE_UNIQUE = ManyRows.delete(t.unique_values, ("portal_id", "object_type_id", "property_name", "value"))
 
@@ -63,7 +79,7 @@ def _find_unique(is_sqlite: bool) -> sa.Select:
 
 
 _FIND_UNIQUE = Lookup(_find_unique, ("values",))
-_OBJECT_COLUMNS = (_o.id, _o.properties, _o.created_at, _o.updated_at, _o.archived, _o.archived_at)
+_OBJECT_COLUMNS = (_o.id, _o.properties, _o.created_at, _o.updated_at, _o.archived, _o.archived_at, _o.history_head)
 
 
 @cache
@@ -112,14 +128,31 @@ def _filtered(query: sa.Select, filter_archived: bool, lock: bool) -> sa.Select:
 def _stored(row: tuple) -> StoredObject:
     """A StoredObject from a driver row of `_OBJECT_COLUMNS`: SQLite hands JSON back as text and booleans
     as 0/1; psycopg parses JSONB itself."""
-    object_id, properties, created_at, updated_at, archived, archived_at = row
+    object_id, properties, created_at, updated_at, archived, archived_at, history_head = row
     if isinstance(properties, str):
         properties = orjson.loads(properties)
-    return StoredObject(object_id, properties, created_at, updated_at, bool(archived), archived_at)
+    return StoredObject(object_id, properties, created_at, updated_at, bool(archived), archived_at, history_head)
 
 
 def _by_id(row: StoredObject) -> int:
     return row.id
+
+
+def history_chains(portal_id: int, object_type_id: str, ids: list[int]) -> sa.CTE:
+    """The history row ids of records, each record's from its newest (`depth` 0) back to its first."""
+    h = t.property_history.c
+    heads = sa.select(
+        _o.id.label("object_id"), _o.history_head.label("history_id"), sa.literal(0).label("depth")
+    ).where(
+        _o.portal_id == portal_id,
+        _o.object_type_id == object_type_id,
+        _o.id.in_(ids),
+        _o.history_head.is_not(None),
+    )
+    chain = heads.cte("history_chain", recursive=True)
+    row = sa.and_(h.portal_id == portal_id, h.id == chain.c.history_id, h.previous_id.is_not(None))
+    earlier = sa.select(chain.c.object_id, h.previous_id, chain.c.depth + 1).join_from(chain, t.property_history, row)
+    return chain.union_all(earlier)
 
 
 # Lookups a transaction made, each with its parameters and the raw rows it answered (RecordOps.record_reads).
@@ -180,7 +213,10 @@ class RecordOps:
         portal = self.portal_id
         _UPDATE_OBJECT.run(
             self.conn,
-            [(r.properties, r.updated_at, portal, object_type_id, r.id) for r in sorted(rows, key=_by_id)],
+            [
+                (r.properties, r.updated_at, r.history_head, portal, object_type_id, r.id)
+                for r in sorted(rows, key=_by_id)
+            ],
         )
 
     # --- unique values ---------------------------------------------------------------------------
@@ -224,23 +260,35 @@ class RecordOps:
 
     # --- history ---------------------------------------------------------------------------------
 
-    def append_history(self, object_type_id: str, entries: list[tuple[int, HistoryEntry]]) -> None:
+    def allocate_history_ids(self, count: int) -> list[int]:
+        if count == 0:
+            return []
+        if self.is_sqlite:
+            [(last,)] = _LAST_HISTORY_ID.rows(self.conn, {})
+            return list(range(last + 1, last + 1 + count))
+        query = sa.text("SELECT nextval('property_history_id_seq') FROM generate_series(1, :n)")
+        return [r[0] for r in self.conn.execute(query, {"n": count})]
+
+    def append_history(self, object_type_id: str, entries: list[HistoryRow]) -> None:
+        """Rows (history id, record id, the record's previous history id, entry); the records' rows name
+        their new heads (`history_head`), written in the same transaction."""
         portal = self.portal_id
         _APPEND_HISTORY.run(
             self.conn,
             [
-                (portal, object_type_id, object_id, e.timestamp, e.source_type, e.source_id, e.changes)
-                for object_id, e in entries
+                (portal, i, object_type_id, object_id, e.timestamp, e.source_type, e.source_id, e.changes, previous)
+                for i, object_id, previous, e in entries
             ],
         )
 
     def load_history(self, object_type_id: str, ids: Iterable[int]) -> dict[int, list[HistoryEntry]]:
-        """Each record's writes, newest first (HubSpot lists history newest first)."""
+        """Each record's writes, newest first (HubSpot lists history newest first): its chain, from the head."""
+        chain = history_chains(self.portal_id, object_type_id, list(ids))
         h = t.property_history.c
         query = (
-            sa.select(h.object_id, h.timestamp, h.source_type, h.source_id, h.changes)
-            .where(h.portal_id == self.portal_id, h.object_type_id == object_type_id, h.object_id.in_(list(ids)))
-            .order_by(h.object_id, h.timestamp.desc())
+            sa.select(chain.c.object_id, h.timestamp, h.source_type, h.source_id, h.changes)
+            .join_from(chain, t.property_history, sa.and_(h.portal_id == self.portal_id, h.id == chain.c.history_id))
+            .order_by(chain.c.object_id, chain.c.depth)
         )
         out: dict[int, list[HistoryEntry]] = {}
         for row in self.conn.execute(query):

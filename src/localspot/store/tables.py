@@ -70,6 +70,8 @@ objects = sa.Table(
     sa.Column("updated_at", Millis, nullable=False),
     sa.Column("archived", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("archived_at", Millis, nullable=True),
+    # The newest of the record's history rows (revision 0005): each names the one before it.
+    sa.Column("history_head", sa.BigInteger, nullable=True),
 )
 
 # The database, not Python, guarantees one record per unique value: two racing upserts of one key
@@ -87,18 +89,22 @@ unique_values = sa.Table(
     sqlite_with_rowid=False,
 )
 
-# Append-only: one row per write of a record, holding the values that write set.
+# Append-only: one row per write of a record, holding the values that write set. A record's rows form a
+# chain (revision 0005): `objects.history_head` names the newest, each row the one before it
+# (`previous_id`), so that a write appends its row without inserting into an index at the record's place.
 property_history = sa.Table(
     "property_history",
     metadata,
-    sa.Column("portal_id", sa.BigInteger, nullable=False),
+    sa.Column("portal_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    # On SQLite the key is this id alone, `INTEGER PRIMARY KEY` (the rowid): rows are appended in id order.
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=False),
     sa.Column("object_type_id", sa.String(40), nullable=False),
     sa.Column("object_id", sa.BigInteger, nullable=False),
     sa.Column("timestamp", Millis, nullable=False),
     sa.Column("source_type", sa.String(40), nullable=False),
     sa.Column("source_id", sa.String(200), nullable=True),
     sa.Column("changes", JsonDoc, nullable=False),
-    sa.Index("ix_property_history_object", "portal_id", "object_type_id", "object_id", "timestamp"),
+    sa.Column("previous_id", sa.BigInteger, nullable=True),
 )
 
 # One row per direction, so a record's associations are one index range from either end.
@@ -116,6 +122,8 @@ associations = sa.Table(
 )
 
 object_id_sequence = sa.Sequence("object_id_seq", start=1, metadata=metadata)
+# PostgreSQL's history row ids (SQLite's follow the table's highest: store.records).
+history_id_sequence = sa.Sequence("property_history_id_seq", start=1, metadata=metadata)
 
 # --- revision 0002 -------------------------------------------------------------------------------
 

@@ -75,7 +75,11 @@ def capture(store: SqlStore, manifest: Manifest, rng: random.Random, workers: in
 
 def _number_history_apart(store: SqlStore) -> None:
     """Move the copy's next history id to HISTORY_IDS_FROM: SQLite's follow the table's highest (a
-    placeholder row), PostgreSQL's come from a sequence."""
+    placeholder row), PostgreSQL's come from a sequence. Once: a copy measured before is already past it.
+    The replay leaves `previous_id` as captured, so the copy's chains end up cross-linked: it is thrown
+    away after the floor, the last thing run on it."""
+    if _last_history_id(store) >= HISTORY_IDS_FROM:
+        return
     with store.engine.begin() as conn:
         if store.engine.dialect.name == "sqlite":
             conn.exec_driver_sql(
@@ -88,7 +92,7 @@ def _number_history_apart(store: SqlStore) -> None:
 
 def _last_history_id(store: SqlStore) -> int:
     with store.engine.connect() as conn:
-        return conn.exec_driver_sql("SELECT max(id) FROM property_history").scalar_one()
+        return conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM property_history").scalar_one()
 
 
 def _body(manifest: Manifest, rng: random.Random, tag: str, revision: int) -> tuple[dict, Capture]:

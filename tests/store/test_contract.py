@@ -157,6 +157,23 @@ def test_purging_records_removes_their_history_chains_only(store: SqlStore, port
     assert [i for i in left if i in ids] == [ids[1], ids[3]]
 
 
+def test_purging_an_object_type_removes_the_history_of_its_records_only(store: SqlStore, portal_id: int) -> None:
+    task, contact = _ids(store, portal_id, 2)
+    entry = HistoryEntry(1, "API", None, {})
+    with store.write(portal_id) as tx:
+        h_task, h_contact = tx.allocate_history_ids(2)
+        tx.insert_objects(TASKS, [_record(task)._replace(history_head=h_task)])
+        tx.insert_objects("0-1", [_record(contact)._replace(history_head=h_contact)])
+        tx.append_history(TASKS, [(h_task, task, None, entry)])
+        tx.append_history("0-1", [(h_contact, contact, None, entry)])
+    with store.write(portal_id) as tx:
+        tx.purge_object_type(TASKS)
+    with store.read(portal_id) as tx:
+        assert tx.load_history("0-1", [contact]) == {contact: [entry]}
+        left = set(tx.conn.exec_driver_sql("SELECT id FROM property_history").scalars())
+    assert h_contact in left and h_task not in left
+
+
 def test_associations_ignore_repeats_and_read_per_direction(store: SqlStore, portal_id: int) -> None:
     task, contact = _ids(store, portal_id, 2)
     forward = AssociationRow(TASKS, task, "0-1", contact, "HUBSPOT_DEFINED", 204)

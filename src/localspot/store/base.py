@@ -12,7 +12,9 @@ class StoredObject(NamedTuple):
     updated_at: int
     archived: bool = False
     archived_at: int | None = None
-    history_head: int | None = None  # the id of its newest history row (store.tables.property_history)
+    # The id of its newest history row (store.tables.property_history). Lists and searches do not read
+    # it: write back only records read by id or unique value (load_objects, find_held), or the chain breaks.
+    history_head: int | None = None
 
 
 class HistoryEntry(NamedTuple):

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from localspot.store import tables as t
 from localspot.store.associations import ASSOCIATION_COLUMNS
 from localspot.store.base import AssociationRow
-from localspot.store.records import history_chains
+from localspot.store.records import purge_history
 
 _a = t.associations.c
 _m = t.merged_objects.c
@@ -60,12 +60,9 @@ class MergeOps:
         if not ids:
             return
         mine = {"portal_id": self.portal_id, "object_type_id": object_type_id}
-        o, u, h = t.objects.c, t.unique_values.c, t.property_history.c
+        o, u = t.objects.c, t.unique_values.c
         self.conn.execute(t.associations.delete().where(self._associations_of(object_type_id, ids)))
-        chains = history_chains(self.portal_id, object_type_id, ids)  # found from the records: first
-        self.conn.execute(
-            t.property_history.delete().where(h.portal_id == self.portal_id, h.id.in_(sa.select(chains.c.history_id)))
-        )
+        purge_history(self.conn, self.portal_id, object_type_id, ids)
         self.conn.execute(t.unique_values.delete().where(*_matches(u, mine), u.object_id.in_(ids)))
         links = sa.or_(_m.merged_id.in_(ids), _m.surviving_id.in_(ids))
         self.conn.execute(t.merged_objects.delete().where(*_matches(_m, mine), links))

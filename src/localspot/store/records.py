@@ -138,21 +138,33 @@ def _by_id(row: StoredObject) -> int:
     return row.id
 
 
-def history_chains(portal_id: int, object_type_id: str, ids: list[int]) -> sa.CTE:
-    """The history row ids of records, each record's from its newest (`depth` 0) back to its first."""
+def history_chains(portal_id: int, object_type_id: str, ids: list[int] | None) -> sa.CTE:
+    """The history row ids of records (`ids`, or every record of the type), each record's from its newest
+    (`depth` 0) back to its first. A step stays within its record, so a damaged link cannot pull in
+    another record's history."""
     h = t.property_history.c
     heads = sa.select(
         _o.id.label("object_id"), _o.history_head.label("history_id"), sa.literal(0).label("depth")
-    ).where(
-        _o.portal_id == portal_id,
-        _o.object_type_id == object_type_id,
-        _o.id.in_(ids),
-        _o.history_head.is_not(None),
-    )
+    ).where(_o.portal_id == portal_id, _o.object_type_id == object_type_id, _o.history_head.is_not(None))
+    if ids is not None:
+        heads = heads.where(_o.id.in_(ids))
     chain = heads.cte("history_chain", recursive=True)
-    row = sa.and_(h.portal_id == portal_id, h.id == chain.c.history_id, h.previous_id.is_not(None))
+    row = sa.and_(
+        h.portal_id == portal_id,
+        h.id == chain.c.history_id,
+        h.object_id == chain.c.object_id,
+        h.previous_id.is_not(None),
+    )
     earlier = sa.select(chain.c.object_id, h.previous_id, chain.c.depth + 1).join_from(chain, t.property_history, row)
     return chain.union_all(earlier)
+
+
+def purge_history(conn: Connection, portal_id: int, object_type_id: str, ids: list[int] | None) -> None:
+    """Delete the history of records (`ids`, or every record of the type): before the records, whose
+    heads lead to it."""
+    h = t.property_history.c
+    chains = history_chains(portal_id, object_type_id, ids)
+    conn.execute(t.property_history.delete().where(h.portal_id == portal_id, h.id.in_(sa.select(chains.c.history_id))))
 
 
 # Lookups a transaction made, each with its parameters and the raw rows it answered (RecordOps.record_reads).

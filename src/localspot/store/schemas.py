@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from localspot.store import tables as t
+from localspot.store.records import purge_history
 
 # Portal-defined association type ids start above every HubSpot-defined one (the highest is 1174), so
 # an id names one association type whatever its category.
@@ -60,13 +61,13 @@ class SchemaOps:
 
     def purge_object_type(self, object_type_id: str) -> None:
         """Hard delete: the type, its definitions, association types, and every record of it (archived ones)."""
+        purge_history(self.conn, self.portal_id, object_type_id, None)
         for table, column in (
             (t.object_schemas, "object_type_id"),
             (t.property_definitions, "object_type_id"),
             (t.property_groups, "object_type_id"),
             (t.objects, "object_type_id"),
             (t.unique_values, "object_type_id"),
-            (t.property_history, "object_type_id"),
             (t.merged_objects, "object_type_id"),
         ):
             self.conn.execute(

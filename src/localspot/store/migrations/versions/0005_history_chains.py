@@ -8,9 +8,10 @@ and the record names its newest (`objects.history_head`): a write appends its ro
 row, which the write rewrites anyway, points at it. A record's history is read by following its chain.
 
 Existing rows are linked in the order the index listed them (timestamp, then row id). On SQLite the
-table is rebuilt with `id INTEGER PRIMARY KEY` (its rowid, kept), which needs free disk of about the
-table's size once. On PostgreSQL the key is (portal, id), as every key there starts with the portal
-(docs/scale-out.md), and the ids come from a new sequence, `property_history_id_seq`.
+table is rebuilt with `id INTEGER PRIMARY KEY` (its rowid, kept): the first start needs free disk of
+about three times the table's size, and the file keeps the old table's pages for later writes. On
+PostgreSQL one pass numbers and links the rows in place; the key is (portal, id), as every key there
+starts with the portal (docs/scale-out.md), and new ids come from a sequence, `property_history_id_seq`.
 
 Revision ID: 0005
 Revises: 0004
@@ -68,17 +69,19 @@ def _upgrade_sqlite() -> None:
 
 
 def _upgrade_postgresql() -> None:
-    op.execute("CREATE SEQUENCE property_history_id_seq START 1")
-    # Every existing row takes a number; later rows are given theirs by the store (store.records).
-    op.execute("ALTER TABLE property_history ADD COLUMN id BIGINT NOT NULL DEFAULT nextval('property_history_id_seq')")
-    op.execute("ALTER TABLE property_history ALTER COLUMN id DROP DEFAULT")
-    op.execute("ALTER TABLE property_history ADD PRIMARY KEY (portal_id, id)")  # portal first, as every key
-    op.execute("ALTER TABLE property_history ADD COLUMN previous_id BIGINT")
+    # Numbers and links in one pass over the table (one rewrite): ids in the rows' physical order, which
+    # breaks timestamp ties as SQLite's rowids do; the key comes after, so the pass updates no index of it.
+    op.execute("ALTER TABLE property_history ADD COLUMN id BIGINT, ADD COLUMN previous_id BIGINT")
     op.execute(
-        "UPDATE property_history h SET previous_id = chained.previous_id FROM "
-        f"(SELECT id, lag(id) OVER ({_RECORD.format(id='id')}) AS previous_id FROM property_history) chained "
-        "WHERE h.id = chained.id AND chained.previous_id IS NOT NULL"
+        "UPDATE property_history h SET id = linked.id, previous_id = linked.previous_id FROM "
+        f"(SELECT row, id, lag(id) OVER ({_RECORD.format(id='id')}) AS previous_id FROM "
+        "(SELECT ctid AS row, portal_id, object_type_id, object_id, timestamp, row_number() OVER (ORDER BY ctid) AS id "
+        "FROM property_history) numbered) linked WHERE h.ctid = linked.row"
     )
+    op.execute("CREATE SEQUENCE property_history_id_seq START 1")
+    op.execute("SELECT setval('property_history_id_seq', coalesce(max(id), 0) + 1, false) FROM property_history")
+    op.execute("ALTER TABLE property_history ALTER COLUMN id SET NOT NULL")
+    op.execute("ALTER TABLE property_history ADD PRIMARY KEY (portal_id, id)")  # portal first, as every key
     op.execute("ALTER TABLE objects ADD COLUMN history_head BIGINT")
     op.execute(
         "UPDATE objects o SET history_head = newest.id FROM "

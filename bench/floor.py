@@ -152,17 +152,20 @@ def _replay_one(raw: Any, cursor: Any, cap: Capture, values: dict[Any, Any]) -> 
 
 
 def _allocated(statement: str, rows: list, cap: Capture) -> dict[int, int]:
-    """Captured ids -> the ones this replay's statement allocated (store.records `allocate_ids`,
-    `allocate_history_ids`); nothing for the statements that allocate none."""
+    """Captured ids -> the ones this replay's statement allocated (store.records `allocate`); nothing for
+    the statements that allocate none."""
     if "next_object_id" in statement and "RETURNING" in statement:  # SQLite's counter: its new end
         end = rows[0][0]
         return dict(zip(cap.new_ids, range(end - len(cap.new_ids), end), strict=True))
     if "max(property_history.id)" in statement:  # SQLite's history ids follow the highest
         last = rows[0][0]
         return dict(zip(cap.history_ids, range(last + 1, last + 1 + len(cap.history_ids)), strict=True))
-    for sequence, captured in (("object_id_seq", cap.new_ids), ("property_history_id_seq", cap.history_ids)):
-        if sequence in statement:  # PostgreSQL's sequences
-            return dict(zip(captured, sorted(r[0] for r in rows), strict=True))
+    if "nextval" in statement:  # PostgreSQL's sequences, both in one statement: (kind, id) rows
+        fresh: tuple[list[int], list[int]] = ([], [])
+        for kind, value in rows:
+            fresh[kind].append(value)
+        pairs = zip((*cap.new_ids, *cap.history_ids), (*sorted(fresh[0]), *sorted(fresh[1])), strict=True)
+        return dict(pairs)
     return {}
 
 

@@ -42,6 +42,20 @@ def test_allocated_ids_never_repeat_even_across_threads(store: SqlStore, portal_
     assert len(seen) == 280 and len(set(seen)) == 280
 
 
+def test_record_and_history_ids_come_together_in_one_statement(store: SqlStore, portal_id: int) -> None:
+    """A write takes both kinds of ids at once: on PostgreSQL one round trip (store.records `allocate`)."""
+    from tests.store.test_statements import counting
+
+    with store.write(portal_id) as tx, counting(store.engine) as statements:
+        records, history = tx.allocate(3, 2)
+    assert len(records) == len(set(records)) == 3 and records == sorted(records)
+    assert len(history) == len(set(history)) == 2 and history == sorted(history)
+    if store.engine.dialect.name == "postgresql":
+        assert len([s for s in statements if "nextval" in s]) == 1
+    with store.write(portal_id) as tx:
+        assert min(tx.allocate_ids(1)) > max(records)
+
+
 def _ids(store: SqlStore, portal_id: int, count: int) -> list[int]:
     """Ids as the store gives them: unique across the portals that share this database (on SQLite a
     record's id is its row's key, revision 0004)."""
@@ -107,11 +121,11 @@ def test_history_is_each_records_chain_newest_first(store: SqlStore, portal_id: 
     """A record names its newest history row and each row the one before it (revision 0005)."""
     first, second = _ids(store, portal_id, 2)
     with store.write(portal_id) as tx:
-        [h1] = tx.allocate_history_ids(1)
+        [h1] = tx.allocate(0, 1)[1]
         tx.insert_objects(TASKS, [_record(first)._replace(history_head=h1), _record(second)])
         tx.append_history(TASKS, [(h1, first, None, HistoryEntry(10, "INTEGRATION", None, {"a": "1"}))])
     with store.write(portal_id) as tx:
-        h2, h3 = tx.allocate_history_ids(2)
+        h2, h3 = tx.allocate(0, 2)[1]
         heads = [_record(first)._replace(history_head=h2), _record(second)._replace(history_head=h3)]
         tx.update_objects(TASKS, heads)
         tx.append_history(
@@ -135,7 +149,7 @@ def test_history_is_each_records_chain_newest_first(store: SqlStore, portal_id: 
 def test_purging_records_removes_their_history_chains_only(store: SqlStore, portal_id: int) -> None:
     gone, kept = _ids(store, portal_id, 2)
     with store.write(portal_id) as tx:
-        ids = tx.allocate_history_ids(4)
+        ids = tx.allocate(0, 4)[1]
         tx.insert_objects(
             TASKS, [_record(gone)._replace(history_head=ids[2]), _record(kept)._replace(history_head=ids[3])]
         )
@@ -161,7 +175,7 @@ def test_purging_an_object_type_removes_the_history_of_its_records_only(store: S
     task, contact = _ids(store, portal_id, 2)
     entry = HistoryEntry(1, "API", None, {})
     with store.write(portal_id) as tx:
-        h_task, h_contact = tx.allocate_history_ids(2)
+        h_task, h_contact = tx.allocate(0, 2)[1]
         tx.insert_objects(TASKS, [_record(task)._replace(history_head=h_task)])
         tx.insert_objects("0-1", [_record(contact)._replace(history_head=h_contact)])
         tx.append_history(TASKS, [(h_task, task, None, entry)])

@@ -59,7 +59,7 @@ def test_a_batch_upserts_statements_all_go_to_sqlite3(
         tx.claim_unique(TASKS, [("ext_id", f"k{i}", i) for i in ids])
         held = tx.find_held(TASKS, [("ext_id", f"k{i}") for i in ids])
         tx.update_objects(TASKS, [r._replace(updated_at=6) for r in records])
-        history = zip(tx.allocate_history_ids(2), ids, strict=True)
+        history = zip(tx.allocate(0, 2)[1], ids, strict=True)
         tx.append_history(TASKS, [(h, i, None, HistoryEntry(6, "API", None, {"ext_id": f"k{i}"})) for h, i in history])
     monkeypatch.undo()
     assert version == 0

@@ -296,7 +296,7 @@ def test_history_becomes_a_chain_per_record_and_back(fresh_database: str) -> Non
     }
     assert heads[3] is None and heads[1] < heads[2]  # record 1: its newest row came first (the smallest id)
     with store.write(7) as tx:  # a new row goes past every migrated one
-        [new_id] = tx.allocate_history_ids(1)
+        [new_id] = tx.allocate(0, 1)[1]
         assert new_id > max(heads[1], heads[2])
     store.dispose()
     with engine.begin() as conn:

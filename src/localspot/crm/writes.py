@@ -216,9 +216,10 @@ def persist(tx: Any, schema: TypeSchema, prepared: Prepared) -> None:
     type_id, now = schema.object_type.object_type_id, prepared.now
     planned = prepared.outcome.written
     creates = [p for p in planned if p.new]
-    for p, new_id in zip(creates, tx.allocate_ids(len(creates)), strict=True):
+    record_ids, history_ids = tx.allocate(len(creates), len(prepared.history))
+    for p, new_id in zip(creates, record_ids, strict=True):
         p.record = StoredObject(new_id, p.record.properties, now, now)
-    history = _chained(prepared.history, tx.allocate_history_ids(len(prepared.history)))
+    history = _chained(prepared.history, history_ids)
     tx.release_unique(type_id, prepared.releases)
     tx.insert_objects(type_id, [p.record for p in creates])
     tx.update_objects(type_id, [p.record for p in planned if not p.new])

@@ -50,7 +50,12 @@ _APPEND_HISTORY = ManyRows.insert(
         "previous_id",
     ),
 )
-# SQLite's history ids follow the table's highest (one writer at a time); PostgreSQL's come from a sequence.
+# SQLite's history ids follow the table's highest (one writer at a time); PostgreSQL's come from a sequence,
+# taken with the record ids' in one statement (kind 0: a record's, 1: a history row's).
+_ALLOCATE_FROM_SEQUENCES = sa.text(
+    "SELECT 0, nextval('object_id_seq') FROM generate_series(1, :records) "
+    "UNION ALL SELECT 1, nextval('property_history_id_seq') FROM generate_series(1, :history)"
+)
 _LAST_HISTORY_ID = Lookup(
     lambda _is_sqlite: sa.select(sa.func.coalesce(sa.func.max(t.property_history.c.id), sa.literal_column("0")))
 )
@@ -194,14 +199,33 @@ class RecordOps:
         JSON text and timestamps included, so a write that changed a record read tells."""
         return all(lookup.rows(self.conn, params) == rows for lookup, params, rows in reads)
 
+    def allocate(self, records: int, history: int = 0) -> tuple[list[int], list[int]]:
+        """Ids for new records and for new history rows. On PostgreSQL in one round trip: a request thread
+        that waits on the network waits for the GIL again after it (up to the 5 ms switch interval while
+        other threads run Python), and a second statement here cost two workers' batch upserts 9-23%."""
+        if self.is_sqlite:
+            return self._sqlite_record_ids(records), self._sqlite_history_ids(history)
+        if records + history == 0:
+            return [], []
+        ids: tuple[list[int], list[int]] = ([], [])
+        for kind, value in self.conn.execute(_ALLOCATE_FROM_SEQUENCES, {"records": records, "history": history}):
+            ids[kind].append(value)
+        return sorted(ids[0]), sorted(ids[1])
+
     def allocate_ids(self, count: int) -> list[int]:
+        return self.allocate(count)[0]
+
+    def _sqlite_record_ids(self, count: int) -> list[int]:
         if count == 0:
             return []
-        if self.is_sqlite:
-            [(end,)] = _ALLOCATE_IDS.rows(self.conn, {"portal": self.portal_id, "count": count})
-            return list(range(end - count, end))
-        rows = self.conn.execute(sa.text("SELECT nextval('object_id_seq') FROM generate_series(1, :n)"), {"n": count})
-        return [r[0] for r in rows]
+        [(end,)] = _ALLOCATE_IDS.rows(self.conn, {"portal": self.portal_id, "count": count})
+        return list(range(end - count, end))
+
+    def _sqlite_history_ids(self, count: int) -> list[int]:
+        if count == 0:
+            return []
+        [(last,)] = _LAST_HISTORY_ID.rows(self.conn, {})
+        return list(range(last + 1, last + 1 + count))
 
     def load_objects(
         self, object_type_id: str, ids: Iterable[int], archived: bool | None = False, lock: bool = False
@@ -271,15 +295,6 @@ class RecordOps:
         _RELEASE_UNIQUE.run(self.conn, [(portal, object_type_id, p, v) for p, v in sorted(releases)])
 
     # --- history ---------------------------------------------------------------------------------
-
-    def allocate_history_ids(self, count: int) -> list[int]:
-        if count == 0:
-            return []
-        if self.is_sqlite:
-            [(last,)] = _LAST_HISTORY_ID.rows(self.conn, {})
-            return list(range(last + 1, last + 1 + count))
-        query = sa.text("SELECT nextval('property_history_id_seq') FROM generate_series(1, :n)")
-        return [r[0] for r in self.conn.execute(query, {"n": count})]
 
     def append_history(self, object_type_id: str, entries: list[HistoryRow]) -> None:
         """Rows (history id, record id, the record's previous history id, entry); the records' rows name

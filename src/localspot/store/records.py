@@ -201,8 +201,9 @@ class RecordOps:
 
     def allocate(self, records: int, history: int = 0) -> tuple[list[int], list[int]]:
         """Ids for new records and for new history rows. On PostgreSQL in one round trip: a request thread
-        that waits on the network waits for the GIL again after it (up to the 5 ms switch interval while
-        other threads run Python), and a second statement here cost two workers' batch upserts 9-23%."""
+        back from the network waits for the GIL again (up to the 5 ms switch interval while other threads
+        run Python). With a second statement here, two workers' batch upserts ran 9-23% slower than before
+        history chains; with one, -15% to +5% (docs/benchmarks.md, ninth round)."""
         if self.is_sqlite:
             return self._sqlite_record_ids(records), self._sqlite_history_ids(history)
         if records + history == 0:

@@ -12,11 +12,12 @@ from localspot.store.driver import driver_rows
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 24 * 1024
 # Page size of the SQLite databases LocalSpot creates (SQLite's default is 4 KiB). A batch upsert updates
-# records and their history index at scattered places, a page each: its COMMIT appends every page it
-# touched to the WAL, and the checkpoint copies them back. With 2 KiB pages a batch of 100 upserts appended
-# 335 KiB of WAL instead of 493 (517 against 791 at a million records), and 2 workers ran 17-60% more
-# records/s (6 interleaved pairs, 10k and 1M records); 1 KiB pages were no faster at 10k and mixed at 1M,
-# and would spread larger records over overflow pages. Reads, batch create and a single worker's upserts
+# records at scattered places, a page each: its COMMIT appends every page it touched to the WAL, and the
+# checkpoint copies them back. With 2 KiB pages a batch of 100 upserts appended 335 KiB of WAL instead of
+# 493 (517 against 791 at a million records; measured before revision 0005 dropped the history index,
+# whose pages were a third of them), and 2 workers ran 17-60% more records/s (6 interleaved pairs, 10k
+# and 1M records); 1 KiB pages were no faster at 10k and mixed at 1M, and would spread larger records
+# over overflow pages. Reads, batch create and a single worker's upserts
 # were unchanged (docs/benchmarks.md, eighth round). An existing database keeps its page size: SQLite
 # changes it only by rewriting the file (docs/scale-out.md).
 SQLITE_PAGE_SIZE = 2048

@@ -1,6 +1,7 @@
 """Profile the server under one operation's load with py-spy (the `bench` extra), and summarize it.
 
     python -m bench.profile upsert --size 10000 --connections 1 --seconds 10
+    python -m bench.profile upsert --connections 4 --workers 2   # as `make bench` serves SQLite
 
 Serves a copy of the cached SQLite database, runs the load generator for a little longer than the
 sampling window, records the server with `py-spy record --format raw`, and prints where the samples
@@ -74,6 +75,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=10_000)
     parser.add_argument("--connections", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=1, help="server processes (py-spy samples them all)")
     args = parser.parse_args()
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     work = populate.CACHE_DIR / "work"
@@ -82,7 +84,9 @@ def main() -> None:
     db, manifest_path = work / "profile.db", work / "profile.manifest.json"
     populate.copy_sqlite(cached, db)
     manifest.save(manifest_path)
-    server = start(f"sqlite:///{db}", populate.TOKEN, 1, work / "profile.server.log", "/crm/v3/objects/tasks/1")
+    server = start(
+        f"sqlite:///{db}", populate.TOKEN, args.workers, work / "profile.server.log", "/crm/v3/objects/tasks/1"
+    )
     try:
         raw = _record(args, server, manifest_path, py_spy, work)
     finally:
@@ -109,7 +113,8 @@ def _record(args: argparse.Namespace, server: object, manifest_path: Path, py_sp
     raw, svg = work / f"profile-{args.op}.txt", work / f"profile-{args.op}.svg"
     pid, seconds = str(server.process.pid), str(int(args.seconds))
     subprocess.run(
-        [py_spy, "record", "--pid", pid, "-d", seconds, "-r", "200", "-f", "raw", "-o", str(raw)], check=True
+        [py_spy, "record", "--pid", pid, "--subprocesses", "-d", seconds, "-r", "200", "-f", "raw", "-o", str(raw)],
+        check=True,
     )
     subprocess.run([py_spy, "record", "--pid", pid, "-d", "2", "-o", str(svg)], check=False, capture_output=True)
     print(load.stdout.read().decode().strip())  # stdin is already closed: no communicate()

@@ -97,6 +97,9 @@ def test_a_record_written_after_the_validation_ahead_is_validated_again(service,
 
 
 def test_a_key_created_after_the_validation_ahead_makes_the_input_an_update(service, portal_id, monkeypatch, caplog):
+    """The plan found the key free; another worker created a record with it in between. The plan's claim of
+    the key fails on that record (SQLite: the write transaction checks only the records the plan found,
+    RecordOps.reads_unchanged), and the batch runs again inside, where the key names that record."""
     service.batch_upsert(portal_id, "tasks", upsert_body(["warm"], "warm-up"))
     other_worker, created = CrmService(service.store), []
     theirs = upsert_body(["raced"], "theirs")
@@ -109,7 +112,8 @@ def test_a_key_created_after_the_validation_ahead_makes_the_input_an_update(serv
     assert body["results"][0]["new"] is False and body["results"][0]["id"] == created[0][1]["results"][0]["id"]
     options = ReadOptions(("hs_task_subject",))
     assert service.read(portal_id, "tasks", "raced", "ext_id", options)["properties"]["hs_task_subject"] == "ours"
-    assert "write conflict" not in caplog.text  # seen by the repeated lookup, not by a failed claim and a retry
+    # PostgreSQL validates inside only, after the other worker's commit: its lookup sees the record.
+    assert ("write conflict" in caplog.text) == service.store.is_sqlite
 
 
 def test_a_record_archived_after_the_validation_ahead_is_not_updated(service, portal_id, monkeypatch):
@@ -195,14 +199,20 @@ def test_a_conflict_after_a_plan_held_runs_the_batch_again_inside(service, porta
     assert recorder.calls == ([False, True] if service.store.is_sqlite else [True, True])
 
 
-def test_a_multi_status_batch_validated_ahead(service, portal_id, monkeypatch):
-    """With every input traced, a bad value fails its input only (207), from validation ahead too."""
-    service.batch_upsert(portal_id, "tasks", upsert_body(["warm"], "warm-up"))
-    recorder = validations(monkeypatch, service)
+def traced_with_a_bad_value() -> dict[str, Any]:
+    """Two traced inputs (so a failure fails its input only: 207), the second with a bad date."""
     body = upsert_body(["good", "bad"], "traced")
     body["inputs"][1]["properties"] = {**body["inputs"][1]["properties"], "hs_timestamp": "not a date"}
     for i, item in enumerate(body["inputs"]):
         item["objectWriteTraceId"] = f"trace-{i}"
+    return body
+
+
+def test_a_multi_status_batch_validated_ahead(service, portal_id, monkeypatch):
+    """With every input traced, a bad value fails its input only (207), from validation ahead too."""
+    service.batch_upsert(portal_id, "tasks", upsert_body(["warm"], "warm-up"))
+    recorder = validations(monkeypatch, service)
+    body = traced_with_a_bad_value()
     status, out = service.batch_upsert(portal_id, "tasks", body)
     assert status == 207
     assert [r["objectWriteTraceId"] for r in out["results"]] == ["trace-0"]
@@ -225,3 +235,58 @@ def test_a_validation_ahead_is_taken_once_and_asks_only_what_it_can_ask_again(sq
     assert service._plan_ahead(portal_id, "tasks", lambda c, _s: c.tx.load_property_definitions()) is None
     with service.store.read(portal_id) as tx, pytest.raises(NotPlannable):
         ReadsAhead(tx).tokens()
+
+
+def statements_in_write(service: CrmService, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The SELECT statements run inside write transactions from now on."""
+    from sqlalchemy import event
+
+    selects, recorder = [], validations(monkeypatch, service)
+
+    def record(_conn, _cursor, statement, *_rest):  # noqa: ANN001, ANN202
+        if recorder.in_transaction and statement.lstrip().upper().startswith("SELECT"):
+            selects.append(" ".join(statement.split()))
+
+    event.listen(service.store.engine, "before_cursor_execute", record)  # the engine is disposed after the test
+    return selects
+
+
+def test_a_plan_that_writes_every_input_is_checked_by_the_versions_of_its_records(
+    sqlite_service, portal_id, monkeypatch
+):
+    """Inside, the plan's match lookup is not asked again whole: only whether each record it found is the
+    version it read (one read by id), and its free keys are left to their claims."""
+    service = sqlite_service
+    service.batch_upsert(portal_id, "tasks", upsert_body(["kept"], "first"))
+    selects = statements_in_write(service, monkeypatch)
+    status, body = service.batch_upsert(portal_id, "tasks", upsert_body(["kept", "added"], "second"))
+    assert status == 200 and [r["new"] for r in body["results"]] == [False, True]
+    assert not [s for s in selects if "unique_values" in s]
+    versions = [s for s in selects if "history_head" in s and "FROM objects" in s]
+    assert len(versions) == 1 and "properties" not in versions[0]
+
+
+def test_a_plan_with_failures_asks_its_lookups_again_whole(sqlite_service, portal_id, monkeypatch):
+    """An input that fails is not written, so a key it found free is not claimed: the match lookup is asked
+    again whole (a key taken since would turn that input into an update, which validates differently)."""
+    service = sqlite_service
+    service.batch_upsert(portal_id, "tasks", upsert_body(["warm"], "warm-up"))
+    selects = statements_in_write(service, monkeypatch)
+    body = traced_with_a_bad_value()
+    status, _ = service.batch_upsert(portal_id, "tasks", body)
+    assert status == 207
+    assert len([s for s in selects if "unique_values" in s]) == 1
+
+
+def test_a_contact_purged_after_the_validation_ahead_is_not_updated(service, portal_id, monkeypatch):
+    """A GDPR delete in between removes the contact the email named: the upsert creates a new one."""
+
+    def by_email(name: str) -> dict:
+        return {"inputs": [{"id": "ada@example.com", "idProperty": "email", "properties": {"firstname": name}}]}
+
+    old_id = service.batch_upsert(portal_id, "contacts", by_email("Ada"))[1]["results"][0]["id"]
+    purge = {"objectId": old_id}
+    before_next_write(service, monkeypatch, lambda: CrmService(service.store).gdpr_delete(portal_id, "contacts", purge))
+    status, body = service.batch_upsert(portal_id, "contacts", by_email("Ada again"))
+    assert status == 200 and body["results"][0]["new"] is True and body["results"][0]["id"] != old_id
+    assert body["results"][0]["properties"]["firstname"] == "Ada again"

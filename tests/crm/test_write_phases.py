@@ -88,9 +88,10 @@ def test_work_done_ahead_against_an_old_catalog_is_done_again_inside(service, po
     assert status == 201 and out["results"][0]["properties"]["ext_rank"] == "8.5"
 
 
-def test_inside_its_transaction_an_upsert_looks_its_keys_up_once(service, portal_id, monkeypatch):
-    """Inside the transaction, the match lookup finds new keys free under its lock; their claims are not
-    looked up again (a racing claim fails the INSERT and reruns the batch instead: tests/resilience)."""
+def test_an_upsert_looks_its_keys_up_once(service, portal_id, monkeypatch):
+    """The match lookup finds new keys free; their claims are not looked up again (a racing claim fails the
+    INSERT and reruns the batch instead: tests/resilience). On SQLite the lookup runs ahead of the
+    transaction, which checks only the versions of the records it found (test_validation_ahead)."""
     from sqlalchemy import event
 
     service.batch_upsert(portal_id, "tasks", upsert_body(["warm"], "warm-up"))
@@ -107,6 +108,5 @@ def test_inside_its_transaction_an_upsert_looks_its_keys_up_once(service, portal
     finally:
         event.remove(service.store.engine, "before_cursor_execute", record)
     assert status == 200 and [r["new"] for r in body["results"]] == [False, True, True]
-    assert reads.count(True) == 1
-    # SQLite validates ahead (PlannedAhead): the same lookup once before the transaction, none on PostgreSQL.
-    assert reads.count(False) == (1 if service.store.is_sqlite else 0)
+    # SQLite validates ahead (PlannedAhead): the lookup once before the transaction; PostgreSQL inside.
+    assert reads == [not service.store.is_sqlite]

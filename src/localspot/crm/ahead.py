@@ -81,9 +81,11 @@ class PlannedAhead(Generic[T]):
     started: int
     taken: bool = False
 
-    def take(self, tx: Any, schema: TypeSchema) -> T | None:
-        """`value` if the plan stands in the transaction `tx` of `schema`; None to validate there."""
+    def take(self, tx: Any, schema: TypeSchema, claims_free_keys: bool = False) -> T | None:
+        """`value` if the plan stands in the transaction `tx` of `schema`; None to validate there.
+        `claims_free_keys`: writing `value` claims every unique value the plan found free (the store then
+        checks its lookups more cheaply: RecordOps.reads_unchanged)."""
         if self.taken or schema is not self.schema:
             return None
         self.taken = True
-        return self.value if tx.reads_unchanged(self.reads) else None
+        return self.value if tx.reads_unchanged(self.reads, claims_free_keys) else None

@@ -95,7 +95,8 @@ def parse_upsert(schema: TypeSchema, body: Any, limits: batch.BatchLimits) -> Up
 def batch_upsert(
     ctx: Ctx, schema: TypeSchema, parsed: Ahead[UpsertBatch], plan: PlannedAhead[Prepared] | None
 ) -> AfterCommit:
-    prepared = plan.take(ctx.tx, schema) if plan is not None else None
+    # An upsert that writes every input creates a record for each key it found free, and so claims it.
+    prepared = plan.take(ctx.tx, schema, not plan.value.outcome.failures) if plan is not None else None
     if prepared is not None:
         restamp(prepared, now_ms())  # this transaction's time, so that timestamps follow commit order
         return _commit(ctx, schema, prepared, plan.started, success=200)

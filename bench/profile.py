@@ -116,7 +116,9 @@ def _record(args: argparse.Namespace, server: object, manifest_path: Path, py_sp
         [py_spy, "record", "--pid", pid, "--subprocesses", "-d", seconds, "-r", "200", "-f", "raw", "-o", str(raw)],
         check=True,
     )
-    subprocess.run([py_spy, "record", "--pid", pid, "-d", "2", "-o", str(svg)], check=False, capture_output=True)
+    subprocess.run(
+        [py_spy, "record", "--pid", pid, "--subprocesses", "-d", "2", "-o", str(svg)], check=False, capture_output=True
+    )
     print(load.stdout.read().decode().strip())  # stdin is already closed: no communicate()
     load.wait()
     return raw

@@ -1,6 +1,7 @@
 """With several SQLite workers, a batch upsert is validated before it queues for the writer lock, in a
-read transaction of its own (crm.ahead.PlannedAhead). Its write transaction asks the same lookups again
-and writes what was prepared only if they answer the same. These tests put another worker's write (or
+read transaction of its own (crm.ahead.PlannedAhead). Its write transaction checks what that validation
+read (the versions of the records its keys named; other lookups again whole) and writes what was
+prepared only if it still stands; a key found free is left to its claim. These tests put another worker's write (or
 definition change) between the two, and check the outcome is what validating inside gives."""
 
 from __future__ import annotations
@@ -290,3 +291,20 @@ def test_a_contact_purged_after_the_validation_ahead_is_not_updated(service, por
     status, body = service.batch_upsert(portal_id, "contacts", by_email("Ada again"))
     assert status == 200 and body["results"][0]["new"] is True and body["results"][0]["id"] != old_id
     assert body["results"][0]["properties"]["firstname"] == "Ada again"
+
+
+def test_a_failed_create_whose_key_is_taken_in_between_becomes_an_update(service, portal_id, monkeypatch):
+    """A traced input fails as a create (no `hs_timestamp`, required for new tasks) and another worker
+    creates its key in between: validated inside, the input updates that record, which needs none (200).
+    A plan with a failed input does not claim that key, so its key lookup is asked again whole."""
+    service.batch_upsert(portal_id, "tasks", upsert_body(["warm"], "warm-up"))
+    theirs = upsert_body(["raced"], "theirs")
+    before_next_write(service, monkeypatch, lambda: CrmService(service.store).batch_upsert(portal_id, "tasks", theirs))
+    body = upsert_body(["good", "raced"], "ours")
+    body["inputs"][1]["properties"] = {"hs_task_subject": "ours"}
+    for i, item in enumerate(body["inputs"]):
+        item["objectWriteTraceId"] = f"t{i}"
+    status, out = service.batch_upsert(portal_id, "tasks", body)
+    assert status == 200, out
+    found = service.read(portal_id, "tasks", "raced", "ext_id", ReadOptions(("hs_task_subject",)))
+    assert found["properties"]["hs_task_subject"] == "ours"

@@ -70,10 +70,11 @@ class PlannedAhead(Generic[T]):
     """A batch write validated before its transaction, from what a read transaction saw (`reads`).
 
     It stands in the write transaction only if the type schema is the same object and every read
-    answers the same there: then nothing the validation depended on has changed, and writing `value` is
-    what validating again would write. The caller stamps it with the transaction's own time, so written
-    timestamps still follow commit order. A plan is taken once: an attempt that ends in a write
-    conflict runs again without it."""
+    answers the same there (or, for a plan that claims every key it found free, every record it found is
+    the version it read: a key taken since fails its claim, RecordOps.reads_unchanged): then nothing the
+    validation depended on has changed, and writing `value` is what validating again would write. The
+    caller stamps it with the transaction's own time, so written timestamps still follow commit order.
+    A plan is taken once: an attempt that ends in a write conflict runs again without it."""
 
     schema: TypeSchema
     reads: list[Any]  # the store's record of each lookup and its rows (RecordOps.record_reads)

@@ -241,6 +241,8 @@ def non_unique_property(schema: TypeSchema, name: str) -> HubSpotError:
 
 
 def _match_upsert_keys(ctx: Ctx, schema: TypeSchema, keyed: list[tuple[str, str, str]]) -> list[StoredObject | None]:
+    # A plan's write checks this lookup by the versions of the records found, when it claims every key
+    # found free (store.records `reads_unchanged`): no other lookup of a plan may be a locked live `find_held`.
     keys = [(p, k) for p, k, _ in keyed]
     held = ctx.tx.find_held(schema.object_type.object_type_id, [(p, k) for p, k in keys if is_storable(k)], lock=True)
     return [held.get(key) for key in keys]

@@ -190,7 +190,9 @@ ReadLog = list[tuple[Lookup, dict[str, Any], Sequence[tuple]]]
 
 
 def _of_live_records_by_key(read: tuple[Lookup, dict[str, Any], Sequence[tuple]]) -> bool:
-    """A `find_held` lookup of live records (`archived` False), locked as a write's matching locks them."""
+    """A `find_held` lookup of live records (`archived` False), locked as a write's matching locks them.
+    Only a batch upsert's match makes one in a plan (crm.records `_match_upsert_keys`): a plan that
+    looked up anything else this way would have to claim what it found free too."""
     lookup, params, _rows = read
     return lookup is _held_objects(True, True) and params.get("archived") is False
 
@@ -233,14 +235,15 @@ class RecordOps:
         """Whether the records these `find_held` lookups found are still stored as they were read, live.
 
         A record's history head names its latest version: every write of its values appends a history row
-        and makes it the head (crm.writes.persist, the only writer of `update_objects`), with an id never
-        given before while the record lives (store.records.allocate). Archiving sets `archived`; a purge
-        removes the row. A record that holds a unique value holds it until one of these happens to it."""
+        and makes it the head (crm.writes.persist, the only writer of `update_objects`). The head row stays
+        while the record lives (only purges delete history), and a new history id is above every id in the
+        table (SQLite) or from a sequence (PostgreSQL), so a record's next head never equals an earlier one.
+        Archiving sets `archived`; a purge removes the row. A record that holds a unique value holds it
+        until one of these happens to it."""
         expected: dict[str, dict[int, tuple]] = {}
         for _lookup, params, rows in held:
-            found = expected.setdefault(params["type"], {})
             for _name, _value, object_id, *_rest, archived, _archived_at, history_head in rows:
-                found[object_id] = (history_head, archived)
+                expected.setdefault(params["type"], {})[object_id] = (history_head, archived)
         for object_type_id, records in expected.items():
             params = {"portal": self.portal_id, "type": object_type_id, "ids": sorted(records)}
             stored = {row[0]: (row[1], row[2]) for row in _RECORD_VERSIONS.rows(self.conn, params)}

@@ -8,7 +8,7 @@ import pytest
 
 from localspot.crm import values
 from localspot.crm.catalog import Catalog, complete_property, default_definitions
-from localspot.crm.definitions import PropertyDefinition, TypeSchema
+from localspot.crm.definitions import MAX_UNIQUE_VALUE_LENGTH, PropertyDefinition, TypeSchema
 from localspot.crm.values import (
     InvalidValue,
     PropertyError,
@@ -386,3 +386,22 @@ def test_values_stored_verbatim_agree_with_check_value(catalog, type_name):
 def fresh(schema: TypeSchema) -> TypeSchema:
     """The same definitions with an empty memo and no verbatim rules: check_value's own answer."""
     return TypeSchema(schema.object_type, schema.properties)
+
+
+def test_unique_text_is_stored_as_sent_up_to_its_length_limit_without_the_memo():
+    """A unique text property's values (a batch upsert's keys, most of them seen once) skip check_value
+    and its memo too, up to MAX_UNIQUE_VALUE_LENGTH characters; past it, check_value refuses them."""
+    key = custom(type="string", fieldType="text", name="ext_key", hasUniqueValue=True)
+    base = fresh_tasks()
+    schema = TypeSchema(base.object_type, {**base.properties, "ext_key": key})
+    assert values.verbatim_properties(schema)["ext_key"] == MAX_UNIQUE_VALUE_LENGTH
+    for sample in ["k-1", "k" * MAX_UNIQUE_VALUE_LENGTH, "k" * (MAX_UNIQUE_VALUE_LENGTH + 1), "", "nul\x00"]:
+        changes, problems = normalize_properties(schema, {"ext_key": sample})
+        try:
+            expected = check_value(fresh(schema), "ext_key", sample, None)
+        except InvalidValue as invalid:
+            assert [(p.name, p.code) for p in problems] == [("ext_key", invalid.code)], sample
+        else:
+            assert changes == {"ext_key": expected} and not problems, sample
+    remembered = [key for key in schema.normalized if key[0] == "ext_key"]
+    assert len(remembered) == 3  # the refused and the empty one went through check_value; the others did not

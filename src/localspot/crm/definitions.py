@@ -130,8 +130,9 @@ class TypeSchema:
     # `values.check_value`. A definition change builds a new catalog, and with it an empty memo.
     normalized: dict[tuple[str, type, Any], Any] = field(default_factory=dict, repr=False, compare=False)
     # Properties whose valid text is stored exactly as sent, built once per catalog version by
-    # `values.verbatim_properties`: None admits any text, a set only those options.
-    verbatim: dict[str, frozenset[str] | None] | None = field(default=None, repr=False, compare=False)
+    # `values.verbatim_properties`: None admits any text, a number text up to that length, a set only
+    # those options.
+    verbatim: dict[str, frozenset[str] | int | None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def unique_properties(self) -> list[PropertyDefinition]:
@@ -146,6 +147,12 @@ class TypeSchema:
         if self.object_type.object_type_id == "0-1" and "email" in self.properties:
             names.add("email")
         return frozenset(names)
+
+    @cached_property
+    def system_values(self) -> tuple[tuple[str, str], ...]:
+        """(property name, kind) of the system values this type defines (SYSTEM_VALUES): every record in a
+        batch write's answer carries them, so which are defined is looked up once per catalog version."""
+        return tuple((name, kind) for name, kind in SYSTEM_VALUES.items() if name in self.properties)
 
     @cached_property
     def multi_select_names(self) -> frozenset[str]:

@@ -24,9 +24,8 @@ def system_value(kind: str, record: StoredObject) -> str:
 def all_properties(schema: TypeSchema, record: StoredObject) -> dict[str, str | None]:
     """Everything the record holds, plus its system values (the form batch writes answer with)."""
     values: dict[str, str | None] = dict(record.properties)
-    for name, kind in SYSTEM_VALUES.items():
-        if name in schema.properties:
-            values[name] = system_value(kind, record)
+    for name, kind in schema.system_values:
+        values[name] = system_value(kind, record)
     return values
 
 
@@ -89,7 +88,9 @@ def public_object(
     }
     if record.archived_at is not None:
         out["archivedAt"] = iso_from_ms(record.archived_at)
-    out.update({k: v for k, v in extra.items() if v is not None})
+    for key, value in extra.items():
+        if value is not None:
+            out[key] = value
     out["url"] = record_url(portal_id, schema.object_type.object_type_id, record.id)
     return out
 

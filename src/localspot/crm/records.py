@@ -210,10 +210,9 @@ def _commit(ctx: Ctx, schema: TypeSchema, prepared: Prepared, started: int, succ
 
 
 def _written_public(portal_id: int, schema: TypeSchema, p: Planned) -> dict[str, Any]:
-    extra: dict[str, Any] = {"objectWriteTraceId": p.input.trace_id}
-    if p.input.forced:  # upserts say whether they created or updated
-        extra["new"] = p.new
-    return public_object(schema, p.record, all_properties(schema, p.record), portal_id, **extra)
+    new = p.new if p.input.forced else None  # upserts say whether they created or updated
+    r = p.record
+    return public_object(schema, r, all_properties(schema, r), portal_id, objectWriteTraceId=p.input.trace_id, new=new)
 
 
 def _upsert_key(schema: TypeSchema, item: dict[str, Any], index: int) -> tuple[str, str, str]:

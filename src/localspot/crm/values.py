@@ -198,18 +198,22 @@ def _check(schema: TypeSchema, prop: PropertyDefinition | None, name: str, raw: 
     return value
 
 
-def verbatim_properties(schema: TypeSchema) -> dict[str, frozenset[str] | None]:
+def verbatim_properties(schema: TypeSchema) -> dict[str, frozenset[str] | int | None]:
     """The schema's properties whose valid text `normalize` stores as sent: text other than an email (any
-    text but the empty one, which clears, and one with a NUL) and single-select options (those options).
-    Read-only and unique ones are left out: `_check` has more to say about them. Most of a batch's
-    values are of these kinds, and this spares each of them a call of `check_value`."""
+    text but the empty one, which clears, and one with a NUL; for a unique property, up to
+    MAX_UNIQUE_VALUE_LENGTH characters: that length) and single-select options (those options).
+    Read-only ones are left out: `_check` has more to say about them. Most of a batch's values are of
+    these kinds, and this spares each of them a call of `check_value` (and a batch upsert's new keys,
+    seen once each, a place in its memo)."""
     if schema.verbatim is None:
-        rules: dict[str, frozenset[str] | None] = {}
+        rules: dict[str, frozenset[str] | int | None] = {}
         for prop in schema.properties.values():
-            if prop.read_only_value or schema.is_unique(prop.name):
+            if prop.read_only_value:
                 continue
             if prop.type == "string" and prop.name != "email":
-                rules[prop.name] = None
+                rules[prop.name] = MAX_UNIQUE_VALUE_LENGTH if schema.is_unique(prop.name) else None
+            elif schema.is_unique(prop.name):
+                continue
             elif prop.type == "enumeration" and not prop.multi_select and not prop.external_options:
                 rules[prop.name] = frozenset(o for o in prop.options if "\x00" not in o)  # NUL: never valid
         schema.verbatim = rules
@@ -237,7 +241,11 @@ def normalize_properties(schema: TypeSchema, raw: dict[str, Any], current: dict[
     for name, value in raw.items():
         if value.__class__ is str and name in verbatim:
             allowed = verbatim[name]
-            if value in allowed if allowed is not None else value and "\x00" not in value:
+            if allowed is None or allowed.__class__ is int:  # text; a unique property's, of at most that length
+                stored_as_sent = value and "\x00" not in value and (allowed is None or len(value) <= allowed)
+            else:
+                stored_as_sent = value in allowed
+            if stored_as_sent:
                 values[name] = value  # what check_value would answer, without its call and memo
                 continue
         try:

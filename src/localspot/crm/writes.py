@@ -112,10 +112,12 @@ def _unique_claims(schema: TypeSchema, planned: list[Planned]) -> dict[str, list
     unique = schema.unique_names
     for p in planned:
         old = p.input.existing.properties if p.input.existing else {}
-        for name in unique.intersection(p.changes):  # a few unique names, many changed ones
-            value = p.changes[name]
-            if value is not None and value != old.get(name):
-                claims[name].append((p, value))
+        changes = p.changes
+        for name in unique:  # a few unique names, many changed ones: `intersection` would loop over these
+            if name in changes:
+                value = changes[name]
+                if value is not None and value != old.get(name):
+                    claims[name].append((p, value))
     return claims
 
 
@@ -189,7 +191,7 @@ class Prepared:
     from the store (under SQLite's writer lock) and puts in their rows."""
 
     outcome: WriteOutcome
-    now: int  # the time the records and history entries carry
+    now: int  # the time `persist` stamps on the records and history entries it writes
     releases: list[tuple[str, str]]  # (property, value) no longer held
     claims: list[tuple[str, str, Planned]]  # (property, value, by whom)
     history: list[tuple[Planned, HistoryEntry]]
@@ -219,7 +221,7 @@ def persist(tx: Any, schema: TypeSchema, prepared: Prepared) -> None:
     record_ids, history_ids = tx.allocate(len(creates), len(prepared.history))
     for p, new_id in zip(creates, record_ids, strict=True):
         p.record = StoredObject(new_id, p.record.properties, now, now)
-    history = _chained(prepared.history, history_ids)
+    history = _chained(prepared.history, history_ids, now)
     tx.release_unique(type_id, prepared.releases)
     tx.insert_objects(type_id, [p.record for p in creates])
     tx.update_objects(type_id, [p.record for p in planned if not p.new])
@@ -229,26 +231,23 @@ def persist(tx: Any, schema: TypeSchema, prepared: Prepared) -> None:
     tx.insert_associations(rows, now)
 
 
-def _chained(history: list[tuple[Planned, HistoryEntry]], ids: list[int]) -> list[HistoryRow]:
-    """Each entry as its record's new newest history row: it names the record's previous head, and the
-    record (written in the same transaction) names it."""
+def _chained(history: list[tuple[Planned, HistoryEntry]], ids: list[int], now: int) -> list[HistoryRow]:
+    """Each entry as its record's new newest history row, stamped `now`: it names the record's previous
+    head, and the record (written in the same transaction, modified `now`) names it."""
     rows: list[HistoryRow] = []
     for (p, entry), history_id in zip(history, ids, strict=True):
         r = p.record
+        if entry.timestamp != now:  # prepared ahead of this transaction (restamp)
+            entry = HistoryEntry(now, entry.source_type, entry.source_id, entry.changes)
         rows.append((history_id, r.id, r.history_head, entry))
-        p.record = StoredObject(r.id, r.properties, r.created_at, r.updated_at, r.archived, r.archived_at, history_id)
+        p.record = StoredObject(r.id, r.properties, r.created_at, now, r.archived, r.archived_at, history_id)
     return rows
 
 
 def restamp(prepared: Prepared, now: int) -> None:
-    """A batch prepared ahead of its transaction, moved to the transaction's time `now`: updated records
-    and history entries (`persist` stamps new records with `prepared.now`); built directly rather than
-    with `_replace`, which costs three times as much under the writer lock."""
-    for p in prepared.outcome.written:
-        if not p.new:
-            r = p.record
-            p.record = StoredObject(r.id, r.properties, r.created_at, now, r.archived, r.archived_at, r.history_head)
-    prepared.history = [(p, HistoryEntry(now, e.source_type, e.source_id, e.changes)) for p, e in prepared.history]
+    """A batch prepared ahead of its transaction, moved to the transaction's time `now`: `persist` stamps
+    its new records, updated records and history entries with `prepared.now` as it builds their rows
+    (`_chained`), rather than building them all again here under the writer lock."""
     prepared.now = now
 
 
@@ -265,13 +264,15 @@ def _unique_changes(schema: TypeSchema, planned: list[Planned]) -> tuple[list, l
     releases, claims = [], []
     for name, items in _unique_claims(schema, planned).items():
         claims += [(name, value, p) for p, value in items]
+    unique = schema.unique_names
     for p in planned:
         if p.input.existing is None:
             continue
-        for name in schema.unique_names.intersection(p.changes):
-            old = p.input.existing.properties.get(name)
-            if old is not None and p.changes[name] != old:
-                releases.append((name, old))
+        for name in unique:
+            if name in p.changes:
+                old = p.input.existing.properties.get(name)
+                if old is not None and p.changes[name] != old:
+                    releases.append((name, old))
     return releases, claims
 
 

@@ -112,7 +112,10 @@ def upsert_writes(ctx: Ctx, schema: TypeSchema, parsed: Ahead[UpsertBatch]) -> P
     # Two keys may still name one record (e.g. two unique properties of it): HubSpot rejects that too.
     sent_ids = [raw_id for _, _, raw_id in upsert.keyed]
     batch.reject_duplicate_ids([m.id if m else ("new", i) for i, m in enumerate(matches)], sent_ids)
-    inputs = [item.matched(match) for item, match in zip(upsert.inputs, matches, strict=True)]
+    # An input whose key no record holds is already a create (`existing` None): kept as parsed.
+    inputs = [
+        item if match is None else item.matched(match) for item, match in zip(upsert.inputs, matches, strict=True)
+    ]
     return validated_writes(ctx, schema, inputs, [], upsert.traces)
 
 

@@ -50,7 +50,9 @@ def summarize(raw: Path, top: int = 25) -> str:
         stack, _, count = line.rpartition(" ")
         if not stack:
             continue
-        frames, n = [frame_key(f) for f in stack.split(";")], int(count)
+        # `--subprocesses` stacks begin with a `process PID:"command"` frame: not code.
+        frames = [frame_key(f) for f in stack.split(";") if not f.startswith("process ")]
+        n = int(count)
         total += n
         own[frames[-1]] += n
         for frame in set(frames):

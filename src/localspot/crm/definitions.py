@@ -149,6 +149,12 @@ class TypeSchema:
         return frozenset(names)
 
     @cached_property
+    def unique_order(self) -> tuple[str, ...]:
+        """`unique_names` in a fixed order, for the loops over them: which of two taken values an input
+        is refused for, and the order of claims, do not depend on the process's string hashing."""
+        return tuple(sorted(self.unique_names))
+
+    @cached_property
     def system_values(self) -> tuple[tuple[str, str], ...]:
         """(property name, kind) of the system values this type defines (SYSTEM_VALUES): every record in a
         batch write's answer carries them, so which are defined is looked up once per catalog version."""

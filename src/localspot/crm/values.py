@@ -202,9 +202,9 @@ def verbatim_properties(schema: TypeSchema) -> dict[str, frozenset[str] | int | 
     """The schema's properties whose valid text `normalize` stores as sent: text other than an email (any
     text but the empty one, which clears, and one with a NUL; for a unique property, up to
     MAX_UNIQUE_VALUE_LENGTH characters: that length) and single-select options (those options).
-    Read-only ones are left out: `_check` has more to say about them. Most of a batch's values are of
-    these kinds, and this spares each of them a call of `check_value` (and a batch upsert's new keys,
-    seen once each, a place in its memo)."""
+    Read-only ones, and unique ones of other kinds, are left out: `_check` has more to say about them.
+    Most of a batch's values are of these kinds, and this spares each of them a call of `check_value`
+    (and a batch upsert's new keys, seen once each, a place in its memo)."""
     if schema.verbatim is None:
         rules: dict[str, frozenset[str] | int | None] = {}
         for prop in schema.properties.values():

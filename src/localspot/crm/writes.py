@@ -109,7 +109,7 @@ def whole_batch_error(failures: list[Failure], portal_id: int) -> HubSpotError:
 def _unique_claims(schema: TypeSchema, planned: list[Planned]) -> dict[str, list[tuple[Planned, str]]]:
     """The unique values each input sets that its record does not hold yet, per property."""
     claims: dict[str, list[tuple[Planned, str]]] = defaultdict(list)
-    unique = schema.unique_names
+    unique = schema.unique_order
     for p in planned:
         old = p.input.existing.properties if p.input.existing else {}
         changes = p.changes
@@ -246,8 +246,9 @@ def _chained(history: list[tuple[Planned, HistoryEntry]], ids: list[int], now: i
 
 def restamp(prepared: Prepared, now: int) -> None:
     """A batch prepared ahead of its transaction, moved to the transaction's time `now`: `persist` stamps
-    its new records, updated records and history entries with `prepared.now` as it builds their rows
-    (`_chained`), rather than building them all again here under the writer lock."""
+    its new records, and (`_chained`) its updated records and history entries, with `prepared.now` as it
+    builds their rows, rather than building them all again here under the writer lock. Until then the
+    updated records still carry the time they were prepared at; nothing reads it in between."""
     prepared.now = now
 
 
@@ -264,7 +265,7 @@ def _unique_changes(schema: TypeSchema, planned: list[Planned]) -> tuple[list, l
     releases, claims = [], []
     for name, items in _unique_claims(schema, planned).items():
         claims += [(name, value, p) for p, value in items]
-    unique = schema.unique_names
+    unique = schema.unique_order
     for p in planned:
         if p.input.existing is None:
             continue

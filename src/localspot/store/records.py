@@ -222,9 +222,9 @@ class RecordOps:
         `claims_free_keys`: the caller claims every unique value its lookups of live records by unique
         value (`find_held`) found free, so that a value taken since fails that claim's INSERT
         (WriteConflict: the batch runs again). Such a lookup then needs asking again only for the records
-        it found, and of those only whether each is still the version read (`_versions_unchanged`): one
-        record read by id instead of the whole lookup again (the write transaction 3-5% shorter,
-        docs/benchmarks.md, tenth round)."""
+        it found, and of those only whether each is still the version read (`_versions_unchanged`): the
+        records read by id in one statement instead of the whole lookup again (the write transaction 3-5%
+        shorter, docs/benchmarks.md, tenth round)."""
         held = [r for r in reads if claims_free_keys and _of_live_records_by_key(r)]
         others = [r for r in reads if not any(r is h for h in held)]
         if held and not self._versions_unchanged(held):

@@ -28,7 +28,6 @@ from localspot.crm.writes import (
     WriteOutcome,
     persist,
     prepare,
-    restamp,
     validate,
     whole_batch_error,
 )
@@ -98,7 +97,8 @@ def batch_upsert(
     # An upsert that writes every input creates a record for each key it found free, and so claims it.
     prepared = plan.take(ctx.tx, schema, not plan.value.outcome.failures) if plan is not None else None
     if prepared is not None:
-        restamp(prepared, now_ms())  # this transaction's time, so that timestamps follow commit order
+        # This transaction's time, which `persist` stamps on the rows it writes: timestamps follow commit order.
+        prepared.now = now_ms()
         return _commit(ctx, schema, prepared, plan.started, success=200)
     started = now_ms()
     return _commit(ctx, schema, upsert_writes(ctx, schema, parsed), started, success=200)

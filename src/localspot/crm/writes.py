@@ -191,7 +191,10 @@ class Prepared:
     from the store (under SQLite's writer lock) and puts in their rows."""
 
     outcome: WriteOutcome
-    now: int  # the time `persist` stamps on the records and history entries it writes
+    # The time `persist` stamps on the records and history entries it writes. A batch prepared ahead of its
+    # transaction gets the transaction's own here; until `persist`, its updated records still carry the
+    # time they were prepared at (nothing reads it in between).
+    now: int
     releases: list[tuple[str, str]]  # (property, value) no longer held
     claims: list[tuple[str, str, Planned]]  # (property, value, by whom)
     history: list[tuple[Planned, HistoryEntry]]
@@ -237,19 +240,11 @@ def _chained(history: list[tuple[Planned, HistoryEntry]], ids: list[int], now: i
     rows: list[HistoryRow] = []
     for (p, entry), history_id in zip(history, ids, strict=True):
         r = p.record
-        if entry.timestamp != now:  # prepared ahead of this transaction (restamp)
+        if entry.timestamp != now:  # prepared ahead of this transaction (validated ahead: crm.ahead)
             entry = HistoryEntry(now, entry.source_type, entry.source_id, entry.changes)
         rows.append((history_id, r.id, r.history_head, entry))
         p.record = StoredObject(r.id, r.properties, r.created_at, now, r.archived, r.archived_at, history_id)
     return rows
-
-
-def restamp(prepared: Prepared, now: int) -> None:
-    """A batch prepared ahead of its transaction, moved to the transaction's time `now`: `persist` stamps
-    its new records, and (`_chained`) its updated records and history entries, with `prepared.now` as it
-    builds their rows, rather than building them all again here under the writer lock. Until then the
-    updated records still carry the time they were prepared at; nothing reads it in between."""
-    prepared.now = now
 
 
 def _without_empty(values: dict[str, str | None]) -> dict[str, str]:

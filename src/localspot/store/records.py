@@ -87,30 +87,24 @@ _FIND_UNIQUE = Lookup(_find_unique, ("values",))
 _OBJECT_COLUMNS = (_o.id, _o.properties, _o.created_at, _o.updated_at, _o.archived, _o.archived_at, _o.history_head)
 
 
-@cache
-def _objects_by_id(filter_archived: bool, lock: bool) -> Lookup:
-    def build(is_sqlite: bool) -> sa.Select:
-        query = sa.select(*_OBJECT_COLUMNS).where(
-            _o.portal_id == sa.bindparam("portal"),
-            _o.object_type_id == sa.bindparam("type"),
-            _one_of(_o.id, "ids", is_sqlite),
-        )
-        return _filtered(query, filter_archived, lock)
-
-    return Lookup(build, ("ids",))
-
-
-def _record_versions(is_sqlite: bool) -> sa.Select:
-    """Which version of each record (`ids`) is stored: its history head and whether it is archived."""
-    query = sa.select(_o.id, _o.history_head, _o.archived).where(
+def _of_ids(columns: tuple[sa.Column, ...], is_sqlite: bool) -> sa.Select:
+    """`columns` of a type's records by id (`ids`)."""
+    return sa.select(*columns).where(
         _o.portal_id == sa.bindparam("portal"),
         _o.object_type_id == sa.bindparam("type"),
         _one_of(_o.id, "ids", is_sqlite),
     )
-    return _filtered(query, False, lock=True)
 
 
-_RECORD_VERSIONS = Lookup(_record_versions, ("ids",))
+@cache
+def _objects_by_id(filter_archived: bool, lock: bool) -> Lookup:
+    return Lookup(lambda is_sqlite: _filtered(_of_ids(_OBJECT_COLUMNS, is_sqlite), filter_archived, lock), ("ids",))
+
+
+# Which version of each record is stored: its history head and whether it is archived (`_versions_unchanged`).
+_RECORD_VERSIONS = Lookup(
+    lambda is_sqlite: _filtered(_of_ids((_o.id, _o.history_head, _o.archived), is_sqlite), False, lock=True), ("ids",)
+)
 
 
 @cache
@@ -225,8 +219,10 @@ class RecordOps:
         it found, and of those only whether each is still the version read (`_versions_unchanged`): the
         records read by id in one statement instead of the whole lookup again (the write transaction 3-5%
         shorter, docs/benchmarks.md, tenth round)."""
-        held = [r for r in reads if claims_free_keys and _of_live_records_by_key(r)]
-        others = [r for r in reads if not any(r is h for h in held)]
+        held: ReadLog = []
+        others: ReadLog = []
+        for read in reads:
+            (held if claims_free_keys and _of_live_records_by_key(read) else others).append(read)
         if held and not self._versions_unchanged(held):
             return False
         return all(lookup.rows(self.conn, params) == rows for lookup, params, rows in others)

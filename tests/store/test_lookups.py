@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from localspot.store.base import StoredObject
-from localspot.store.records import _FIND_UNIQUE, _held_objects, _objects_by_id
+from localspot.store.records import _FIND_UNIQUE, _RECORD_VERSIONS, _held_objects, _objects_by_id
 from localspot.store.sql import SqlStore
 from tests.store.test_statements import counting
 
@@ -82,16 +82,20 @@ def _plan(store: SqlStore, lookup, params: dict) -> list[str]:  # noqa: ANN001
 
 def test_sqlite_searches_the_index_for_each_item(sqlite_database: str) -> None:
     """Unique values are searched by their primary key, the table itself (revision 0003: WITHOUT ROWID),
-    so the record id comes from the key's own leaf; records by id through their key's index, and records
-    held by a unique value straight by their rowid, which is their id (revision 0004)."""
+    so the record id comes from the key's own leaf; records by id, and records held by a unique value,
+    straight by their rowid, which is their id (revision 0004), not through the key's index and then the
+    table: the list of ids is the outer loop (records._of_ids)."""
     with migrated(sqlite_database) as store:
         unique, by_id, held = _sqlite_plans(store)
+        versions = _plan(store, _RECORD_VERSIONS, {"portal": 1, "type": "0-27", "ids": [1, 2]})
     by_key = "SEARCH unique_values USING PRIMARY KEY"
     assert any(p.startswith(by_key) and "value=?" in p for p in unique), unique
-    assert any(p.startswith("SEARCH objects USING INDEX") and "id=?" in p for p in by_id), by_id
+    for plan in (by_id, versions):
+        assert plan[0].startswith("SCAN ids VIRTUAL TABLE"), plan  # the ids asked for, one by one
+        assert plan[1] == "SEARCH objects USING INTEGER PRIMARY KEY (rowid=?)", plan
     assert any(p.startswith(by_key) and "value=?" in p for p in held), held
     assert any(p.startswith("SEARCH objects USING INTEGER PRIMARY KEY") for p in held), held
-    assert not [p for p in unique + by_id + held if p.startswith(("SCAN unique_values", "SCAN objects"))]
+    assert not [p for p in unique + by_id + versions + held if p.startswith(("SCAN unique_values", "SCAN objects"))]
 
 
 def _sqlite_plans(store: SqlStore) -> tuple[list[str], list[str], list[str]]:

@@ -255,6 +255,13 @@ def test_sqlite_objects_whose_ids_repeat_across_portals_keep_the_composite_key(
         assert tx.load_objects("0-27", [1])[1].properties == {"n": "one"}
     with store.read(2) as tx:
         assert tx.load_objects("0-27", [1])[1].properties == {}
+    # Records by id are looked up through the composite key, one id at a time: never a scan of the table.
+    from localspot.store.records import _objects_by_id
+    from tests.store.test_lookups import _plan
+
+    plan = _plan(store, _objects_by_id(True, True), {"portal": 1, "type": "0-27", "ids": [1, 2], "archived": False})
+    assert plan[1].startswith("SEARCH objects USING INDEX sqlite_autoindex_objects_1 (portal_id=? AND"), plan
+    assert not [p for p in plan if p.startswith("SCAN objects")]
     store.dispose()
 
 

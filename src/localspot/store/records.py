@@ -10,6 +10,8 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.selectable import Join
 
 from localspot.store import tables as t
 from localspot.store.base import HistoryEntry, HistoryRow, StoredObject
@@ -88,12 +90,33 @@ _OBJECT_COLUMNS = (_o.id, _o.properties, _o.created_at, _o.updated_at, _o.archiv
 
 
 def _of_ids(columns: tuple[sa.Column, ...], is_sqlite: bool) -> sa.Select:
-    """`columns` of a type's records by id (`ids`)."""
-    return sa.select(*columns).where(
-        _o.portal_id == sa.bindparam("portal"),
-        _o.object_type_id == sa.bindparam("type"),
-        _one_of(_o.id, "ids", is_sqlite),
-    )
+    """`columns` of a type's records by id (`ids`).
+
+    On SQLite the ids are the outer loop, and each is looked up by the table's own key: the rowid of a
+    table keyed by id (revision 0004), the key's index of one keyed by portal, type and id. Asked as
+    `id IN (...)`, SQLite's planner walked the key's index and then the table for every id: one more
+    descent each, ~90 more pages read at 1M by a write transaction that starts with an emptied page
+    cache (the versions check under two workers, docs/benchmarks.md)."""
+    of_type = (_o.portal_id == sa.bindparam("portal"), _o.object_type_id == sa.bindparam("type"))
+    if not is_sqlite:
+        return sa.select(*columns).where(*of_type, _one_of(_o.id, "ids", is_sqlite))
+    ids = sa.func.json_each(sa.bindparam("ids", type_=sa.JSON)).table_valued("value").alias("ids")
+    return sa.select(*columns).select_from(_CrossJoin(ids, t.objects, _o.id == ids.c.value)).where(*of_type)
+
+
+class _CrossJoin(Join):
+    """An inner join that SQLite runs in the order written, the left side the outer loop: SQLite's
+    planner never reorders the tables of a `CROSS JOIN` (and otherwise, with the ids not counted, took
+    the type's whole index as the outer loop)."""
+
+    inherit_cache = True
+
+
+@compiles(_CrossJoin, "sqlite")
+def _sqlite_cross_join(join: _CrossJoin, compiler: Any, **kw: Any) -> str:
+    kw["asfrom"] = True
+    left, right = join.left._compiler_dispatch(compiler, **kw), join.right._compiler_dispatch(compiler, **kw)
+    return f"{left} CROSS JOIN {right} ON {join.onclause._compiler_dispatch(compiler, **kw)}"
 
 
 @cache

@@ -3,9 +3,9 @@
 With the key (portal_id, object_type_id, id), SQLite kept the rows in a rowid table and the key in an
 index of its own, so a record found by a unique value took two descents after the unique value's own:
 the key's index, then the table. A record's id now is the rowid, and such a lookup (batch upsert, batch
-read by idProperty) reaches the row in one. The key stays as a unique index (`ix_objects_key`), which
-lists, searches and lookups by a list of ids walk as before. At a million records, two workers' batch
-upserts ran 10-12% faster (docs/benchmarks.md, eighth round).
+read by idProperty) reaches the row in one, as does a lookup by a list of ids (store.records `_of_ids`).
+The key stays as a unique index (`ix_objects_key`), which lists and searches by type walk as before.
+At a million records, two workers' batch upserts ran 10-12% faster (docs/benchmarks.md, eighth round).
 
 This needs ids unique across portals: SQLite now allocates them past the highest counter of all portals
 (store.records), as PostgreSQL does from one sequence. A database whose portals already numbered records

@@ -120,7 +120,9 @@ def finish(cfg: Config, served: Served, operations: tuple[str, ...]) -> CaseResu
         result.pop("latencies", None)  # merged into percentiles already; not kept in results.json
     result = floor.measure(served.database_url, served.manifest, seconds=min(cfg.seconds, 4.0), workers=case.workers)
     case.floor = asdict(result)
-    cfg.log(f"  raw storage floor (batch upsert, no HTTP): {result.records_per_s:,.0f} records/s")
+    turns = result.in_turns_records_per_s
+    in_turns = f"; two connections in turns: {turns:,.0f}" if turns else ""
+    cfg.log(f"  raw storage floor (batch upsert, no HTTP): {result.records_per_s:,.0f} records/s{in_turns}")
     return case
 
 

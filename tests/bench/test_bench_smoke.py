@@ -4,8 +4,10 @@ on a shared test machine mean nothing; `make bench` is where speed is measured).
 from __future__ import annotations
 
 import importlib.util
+import random
 from pathlib import Path
 
+import orjson
 import pytest
 
 from bench import populate, run
@@ -76,3 +78,70 @@ def test_the_storage_floor_replays_on_every_backend(fresh_database: str, workers
     assert result.batches == 3 and result.records_per_s > 0
     ahead = workers > 1 and fresh_database.startswith("sqlite")
     assert result.statement_summary.count("COMMIT") == (2 if ahead else 1)
+    # Only SQLite's workers write in turns on connections of their own: the second floor is theirs alone.
+    assert (result.in_turns_records_per_s or 0) > 0 if ahead else result.in_turns_records_per_s is None
+
+
+def test_the_floor_in_turns_writes_as_two_workers_take_turns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each batch's read and write transactions on one connection and the next batch on the other; batch
+    k+1 validated before batch k is written, so that every write begins after the other connection's
+    commit (and finds its page cache emptied), while every read follows its own connection's commit."""
+    from bench import floor
+    from localspot.store.sql import SqlStore
+
+    url = f"sqlite:///{tmp_path / 'turns.db'}"
+    manifest = populate.populate(url, TINY)
+    store = SqlStore(url)
+    seen: list[tuple[int, str, str]] = []  # (connection, transaction, the batch's first new key)
+    replay_statements = floor._replay_statements
+
+    def traced(raw, cursor, statements, cap, values):  # noqa: ANN001, ANN202
+        read, write = floor._transactions(cap.statements)
+        assert statements in (read, write)
+        seen.append((id(raw), "read" if statements == read else "write", values[cap.new_keys[0]]))
+        return replay_statements(raw, cursor, statements, cap, values)
+
+    def records() -> int:
+        with store.engine.connect() as conn:
+            return conn.exec_driver_sql("SELECT count(*) FROM objects").scalar_one()
+
+    try:
+        cap = floor.capture(store, manifest, random.Random(3), workers=2)
+        before = records()
+        monkeypatch.setattr(floor, "_replay_statements", traced)
+        rate = floor.replay_in_turns(store, cap, manifest, seconds=60, max_batches=4, first=10)
+        written = records() - before
+    finally:
+        store.dispose()
+    assert rate > 0
+    assert written == 4 * len(cap.new_keys)  # four batches written, each with its new records
+    a, b = seen[0][0], next(c for c, _, _ in seen if c != seen[0][0])
+    expected = [(a, "read", "floor10-0")]
+    for k in range(10, 14):  # batch k+1 read on its connection, then batch k written on the other
+        expected += [(a if k % 2 else b, "read", f"floor{k + 1}-0"), (b if k % 2 else a, "write", f"floor{k}-0")]
+    assert seen == expected
+
+
+def test_the_floor_looks_up_each_batchs_own_keys_and_records(tmp_path: Path) -> None:
+    """SQLite binds a lookup's list as one JSON array: the floor rewrites inside it too, so that each
+    replayed batch looks up its own keys and checks the versions of its own records, as the server does,
+    rather than the captured batch's again (whose pages would always be in the cache)."""
+    from bench import floor
+    from localspot.store.sql import SqlStore
+
+    url = f"sqlite:///{tmp_path / 'lists.db'}"
+    manifest = populate.populate(url, TINY)
+    store = SqlStore(url)
+    try:
+        cap = floor.capture(store, manifest, random.Random(3), workers=2)
+    finally:
+        store.dispose()
+    values = floor._fresh_values(cap, manifest, random.Random(5), 7)
+    lists: dict[str, list] = {}
+    for statement, params, _ in cap.statements:
+        for name in floor.JSON_LIST.findall(statement):
+            lists[name] = orjson.loads(floor._fresh_parameters(statement, params, values)[name])
+    existing_keys, existing_ids = zip(*cap.existing, strict=True)
+    assert sorted(lists["values"]) == sorted(values[k] for k in [*cap.new_keys, *existing_keys])
+    assert set(lists["values"]).isdisjoint(cap.new_keys)  # "floor7-...", not the captured "floorcap-..."
+    assert sorted(lists["ids"]) == sorted(values[i] for i in existing_ids)

@@ -4,20 +4,23 @@ A SQLAlchemy `before_cursor_execute` listener records every statement (text, DBA
 executemany or not) that `CrmService.batch_upsert` sends for one steady-state batch: half new keys,
 half existing ones. The replay then runs those exact statements on a raw DBAPI connection of the same
 engine (same pragmas), with fresh parameters: new keys and ids for the inserts, other existing records
-for the updates. What is left is the time the database engine and its driver need: the ceiling for
-any HTTP server on top of this schema.
+for the updates. What is left is the time the database engine and its driver need, on one connection
+and one core: the target (issue 4) is LocalSpot's throughput over HTTP as a share of it.
 
 With several SQLite workers the same statements are also replayed on two connections taking turns, as
-the workers do (`replay_in_turns`): SQLite empties a connection's page cache when another connection has
-committed, so each write transaction reads its pages again. That second floor is the engine's own
-ceiling for the server's pattern of writes; the target (issue 4) is measured against the first.
+the workers write (`replay_in_turns`): SQLite empties a connection's page cache when another connection
+has committed, so each write transaction reads its pages again. The difference between the two is the
+database time that two writing processes cost, whatever runs above the database. The two replays take
+turns in blocks (`BLOCKS`), so that both see the same minutes and the same growing copy.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +40,7 @@ SMALLEST_ID = 101  # captured record ids must never equal a count, a flag or the
 # The floor's copy numbers new history rows from here, so that their ids never equal a record id or a
 # timestamp among the parameters it rewrites (every other number it leaves as captured).
 HISTORY_IDS_FROM = 10**15
+BLOCKS = 4  # each replay's share of the time, in this many turns
 
 
 @dataclass
@@ -46,6 +50,19 @@ class Capture:
     history_ids: list[int] = field(default_factory=list)  # of the history rows the batch appended
     existing: list[tuple[str, int]] = field(default_factory=list)  # (key, id) updated by the batch
     new_keys: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Replayed:
+    """One replay's batches and the database time they took, over its blocks; its own choice of records."""
+
+    rng: random.Random
+    batches: int = 0
+    seconds: float = 0.0
+
+    @property
+    def records_per_s(self) -> float:
+        return self.batches * w.BATCH / self.seconds
 
 
 @dataclass
@@ -112,58 +129,58 @@ def _body(manifest: Manifest, rng: random.Random, tag: str, revision: int) -> tu
     return w.upsert_body(cap.new_keys, existing, revision), cap
 
 
-def replay(store: SqlStore, cap: Capture, manifest: Manifest, seconds: float, max_batches: int) -> FloorResult:
-    """Replay batches until `seconds` of database time: only the driver calls are timed, not the Python
-    that rewrites their parameters (which took about a third of the loop's wall time)."""
-    rng = random.Random(7)
+def replay(
+    store: SqlStore, cap: Capture, manifest: Manifest, done: Replayed, seconds: float, numbers: Iterator[int]
+) -> None:
+    """Replay batches for `seconds` of database time more: only the driver calls are timed, not the Python
+    that rewrites their parameters (which took about a third of the loop's wall time). `numbers` number
+    the batches' new keys, apart from every other batch replayed on this copy."""
     raw = store.engine.raw_connection()
     try:
         cursor = raw.cursor()
-        in_database, batches = 0.0, 0
-        while batches < max_batches and in_database < seconds:
-            values = _fresh_values(cap, manifest, rng, batches)
+        in_database = 0.0
+        while in_database < seconds:
+            values = _fresh_values(cap, manifest, done.rng, next(numbers))
             in_database += _replay_statements(raw, cursor, cap.statements, cap, values)
             store.checkpointer.committed()  # as SqlStore.write does after each commit
-            batches += 1
+            done.batches += 1
     finally:
         raw.close()
-    shown = [_describe(s, p, many) for s, p, many in cap.statements]
-    return FloorResult(batches * w.BATCH / in_database, batches, in_database, len(cap.statements), shown)
+    done.seconds += in_database
 
 
 def replay_in_turns(
-    store: SqlStore, cap: Capture, manifest: Manifest, seconds: float, max_batches: int, first: int
-) -> float:
-    """Records/s of the same batches on two connections taking turns, as two SQLite workers write: each
-    batch's read transaction (its validation ahead) and write transaction on one connection, the next
-    batch on the other. In the server's steady state a worker validates its next batch while the other
-    worker writes, right after its own commit, and writes it after the other worker's commit; so here
-    batch k+1's read runs before batch k's write, and every write follows the other connection's commit.
-    `first` numbers the batches' new keys past those an earlier replay on this copy wrote."""
+    store: SqlStore, cap: Capture, manifest: Manifest, done: Replayed, seconds: float, numbers: Iterator[int]
+) -> None:
+    """The same batches on two connections taking turns, as two SQLite workers write: each batch's read
+    transaction (its validation ahead) and write transaction on one connection, the next batch on the
+    other. In the server's steady state, while the writer lock is busy, a worker validates its next batch
+    while the other worker writes, right after its own commit, and writes it after the other's commit;
+    so here batch k+1's read runs before batch k's write: every write follows the other connection's
+    commit, and every read its own connection's. Reads and writes are timed one after the other, on one
+    core, as the first replay's are (in the server the workers overlap them on two)."""
     read, write = _transactions(cap.statements)
-    rng = random.Random(11)
     raws = [store.engine.raw_connection() for _ in range(2)]
     try:
         cursors = [raw.cursor() for raw in raws]
 
-        def run(part: list, batch: int, values: dict[Any, Any]) -> float:
-            side = batch % 2  # a batch's two transactions on one connection, the next batch on the other
+        def run(part: list, side: int, values: dict[Any, Any]) -> float:
             return _replay_statements(raws[side], cursors[side], part, cap, values)
 
-        pending = _fresh_values(cap, manifest, rng, first)  # validated, not yet written
-        run(read, first, pending)  # untimed: the timed reads are those of the batches after, as many as writes
-        in_database, batches = 0.0, 0
-        while batches < max_batches and in_database < seconds:
-            batch = first + batches
-            following = _fresh_values(cap, manifest, rng, batch + 1)
-            in_database += run(read, batch + 1, following)
-            in_database += run(write, batch, pending)
+        side, pending = 0, _fresh_values(cap, manifest, done.rng, next(numbers))  # validated, not yet written
+        run(read, side, pending)  # untimed: the timed reads are the following batches', as many as the writes
+        in_database = 0.0
+        while in_database < seconds:
+            following = _fresh_values(cap, manifest, done.rng, next(numbers))
+            in_database += run(read, 1 - side, following)
+            in_database += run(write, side, pending)
             store.checkpointer.committed()
-            pending, batches = following, batches + 1
+            side, pending = 1 - side, following
+            done.batches += 1
     finally:
         for raw in raws:
             raw.close()
-    return batches * w.BATCH / in_database
+    done.seconds += in_database
 
 
 def _transactions(statements: list[tuple[str, Any, bool]]) -> tuple[list, list]:
@@ -229,7 +246,7 @@ def _fresh_parameters(statement: str, params: Any, values: dict[Any, Any]) -> An
         return _substitute_document(params, values)
     fresh = _substitute(params, values)
     for name in JSON_LIST.findall(statement):  # the keys looked up, the records whose versions are checked
-        fresh[name] = orjson.dumps(_substitute(orjson.loads(params[name]), values)).decode()
+        fresh[name] = orjson.dumps(sorted(_substitute(orjson.loads(params[name]), values))).decode()  # sorted, as sent
     return fresh
 
 
@@ -258,15 +275,27 @@ def _describe(statement: str, params: Any, many: bool) -> str:
     return f"{text}  [executemany x{len(params)}]" if many else text
 
 
-def measure(
-    database_url: str, manifest: Manifest, seconds: float, workers: int, max_batches: int = 100_000
-) -> FloorResult:
+def measure(database_url: str, manifest: Manifest, seconds: float, workers: int, blocks: int = BLOCKS) -> FloorResult:
+    """Both replays (the second only where batches are validated ahead: SQLite with several workers),
+    taking turns in `blocks` of `seconds / blocks` each."""
     store = SqlStore(database_url)
     try:
         cap = capture(store, manifest, random.Random(3), workers)
-        result = replay(store, cap, manifest, seconds, max_batches)
-        if [statement for statement, _, _ in cap.statements].count(COMMIT) == 2:  # validated ahead (SQLite workers)
-            result.in_turns_records_per_s = replay_in_turns(store, cap, manifest, seconds, max_batches, result.batches)
-        return result
+        in_turns = [statement for statement, _, _ in cap.statements].count(COMMIT) == 2
+        one, two = Replayed(random.Random(7)), Replayed(random.Random(11))
+        numbers = itertools.count()
+        for _ in range(blocks):
+            replay(store, cap, manifest, one, seconds / blocks, numbers)
+            if in_turns:
+                replay_in_turns(store, cap, manifest, two, seconds / blocks, numbers)
+        shown = [_describe(s, p, many) for s, p, many in cap.statements]
+        return FloorResult(
+            one.records_per_s,
+            one.batches,
+            one.seconds,
+            len(cap.statements),
+            shown,
+            two.records_per_s if in_turns else None,
+        )
     finally:
         store.dispose()

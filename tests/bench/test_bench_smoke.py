@@ -4,6 +4,7 @@ on a shared test machine mean nothing; `make bench` is where speed is measured).
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import random
 from pathlib import Path
 
@@ -74,8 +75,8 @@ def test_the_storage_floor_replays_on_every_backend(fresh_database: str, workers
     from bench import floor
 
     manifest = populate.populate(fresh_database, TINY)
-    result = floor.measure(fresh_database, manifest, seconds=0.3, workers=workers, max_batches=3)
-    assert result.batches == 3 and result.records_per_s > 0
+    result = floor.measure(fresh_database, manifest, seconds=0.02, workers=workers, blocks=2)
+    assert result.batches >= 2 and result.records_per_s > 0  # a batch at least in each block
     ahead = workers > 1 and fresh_database.startswith("sqlite")
     assert result.statement_summary.count("COMMIT") == (2 if ahead else 1)
     # Only SQLite's workers write in turns on connections of their own: the second floor is theirs alone.
@@ -85,7 +86,8 @@ def test_the_storage_floor_replays_on_every_backend(fresh_database: str, workers
 def test_the_floor_in_turns_writes_as_two_workers_take_turns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each batch's read and write transactions on one connection and the next batch on the other; batch
     k+1 validated before batch k is written, so that every write begins after the other connection's
-    commit (and finds its page cache emptied), while every read follows its own connection's commit."""
+    commit (and finds its page cache emptied: SQLite's `data_version` moved), while every read follows
+    its own connection's commit (nothing else committed: the same `data_version`)."""
     from bench import floor
     from localspot.store.sql import SqlStore
 
@@ -93,33 +95,45 @@ def test_the_floor_in_turns_writes_as_two_workers_take_turns(tmp_path: Path, mon
     manifest = populate.populate(url, TINY)
     store = SqlStore(url)
     seen: list[tuple[int, str, str]] = []  # (connection, transaction, the batch's first new key)
+    others_committed: list[bool] = []  # at each transaction: has another connection committed since its last?
+    versions: dict[int, int] = {}
     replay_statements = floor._replay_statements
 
     def traced(raw, cursor, statements, cap, values):  # noqa: ANN001, ANN202
         read, write = floor._transactions(cap.statements)
         assert statements in (read, write)
         seen.append((id(raw), "read" if statements == read else "write", values[cap.new_keys[0]]))
-        return replay_statements(raw, cursor, statements, cap, values)
+        version = cursor.execute("PRAGMA data_version").fetchone()[0]
+        others_committed.append(id(raw) in versions and versions[id(raw)] != version)
+        spent = replay_statements(raw, cursor, statements, cap, values)
+        versions[id(raw)] = cursor.execute("PRAGMA data_version").fetchone()[0]
+        return spent
 
     def records() -> int:
         with store.engine.connect() as conn:
             return conn.exec_driver_sql("SELECT count(*) FROM objects").scalar_one()
 
+    done = floor.Replayed(random.Random(11))
     try:
         cap = floor.capture(store, manifest, random.Random(3), workers=2)
         before = records()
         monkeypatch.setattr(floor, "_replay_statements", traced)
-        rate = floor.replay_in_turns(store, cap, manifest, seconds=60, max_batches=4, first=10)
+        floor.replay_in_turns(store, cap, manifest, done, seconds=0.05, numbers=itertools.count(10))
         written = records() - before
     finally:
         store.dispose()
-    assert rate > 0
-    assert written == 4 * len(cap.new_keys)  # four batches written, each with its new records
-    a, b = seen[0][0], next(c for c, _, _ in seen if c != seen[0][0])
+    batches = done.batches
+    assert batches >= 2 and done.records_per_s > 0
+    assert written == batches * len(cap.new_keys)  # every batch written, each with its new records
+    a, b = seen[0][0], seen[1][0]
+    assert a != b
     expected = [(a, "read", "floor10-0")]
-    for k in range(10, 14):  # batch k+1 read on its connection, then batch k written on the other
+    for k in range(10, 10 + batches):  # batch k+1 read on its connection, then batch k written on the other
         expected += [(a if k % 2 else b, "read", f"floor{k + 1}-0"), (b if k % 2 else a, "write", f"floor{k}-0")]
     assert seen == expected
+    # After the start (each connection's first read, the first write), as two workers' transactions are:
+    # a read after its own connection's commit, a write after the other connection's.
+    assert others_committed[3:] == [False, True] * (batches - 1)
 
 
 def test_the_floor_looks_up_each_batchs_own_keys_and_records(tmp_path: Path) -> None:

@@ -304,7 +304,7 @@ class RecordOps:
     ) -> dict[int, StoredObject]:
         """Records by id. `lock` reads them FOR UPDATE (in id order, so lockers cannot deadlock): a
         read-modify-write must not merge onto a version another transaction is replacing."""
-        ids = sorted(ids)
+        ids = sorted(set(ids))  # each once: SQLite's lookup answers a row per id asked (`_of_ids`)
         if not ids:
             return {}
         params = {"portal": self.portal_id, "type": object_type_id, "ids": ids, "archived": archived}

@@ -9,9 +9,10 @@ and one core: the target (issue 4) is LocalSpot's throughput over HTTP as a shar
 
 With several SQLite workers the same statements are also replayed on two connections taking turns, as
 the workers write (`replay_in_turns`): SQLite empties a connection's page cache when another connection
-has committed, so each write transaction reads its pages again. The difference between the two is the
-database time that two writing processes cost, whatever runs above the database. The two replays take
-turns in blocks (`BLOCKS`), so that both see the same minutes and the same growing copy.
+has committed, so each write transaction reads its pages again. The difference between the two is what
+commits alternating between two connections cost the database (its page cache reloaded; not lock waits
+or two cores' contention, which the replay, one transaction at a time, does not have). The two replays
+take turns in blocks (`BLOCKS`), so that both see the same minutes and the same growing copy.
 """
 
 from __future__ import annotations
@@ -158,7 +159,8 @@ def replay_in_turns(
     while the other worker writes, right after its own commit, and writes it after the other's commit;
     so here batch k+1's read runs before batch k's write: every write follows the other connection's
     commit, and every read its own connection's. Reads and writes are timed one after the other, on one
-    core, as the first replay's are (in the server the workers overlap them on two)."""
+    core, as the first replay's are (in the server the workers overlap them on two). The block's last
+    batch is validated and not written (its keys numbered apart like the rest)."""
     read, write = _transactions(cap.statements)
     raws = [store.engine.raw_connection() for _ in range(2)]
     try:
@@ -281,21 +283,20 @@ def measure(database_url: str, manifest: Manifest, seconds: float, workers: int,
     store = SqlStore(database_url)
     try:
         cap = capture(store, manifest, random.Random(3), workers)
-        in_turns = [statement for statement, _, _ in cap.statements].count(COMMIT) == 2
+        ahead = [statement for statement, _, _ in cap.statements].count(COMMIT) == 2  # a read transaction first
         one, two = Replayed(random.Random(7)), Replayed(random.Random(11))
         numbers = itertools.count()
         for _ in range(blocks):
             replay(store, cap, manifest, one, seconds / blocks, numbers)
-            if in_turns:
+            if ahead:
                 replay_in_turns(store, cap, manifest, two, seconds / blocks, numbers)
-        shown = [_describe(s, p, many) for s, p, many in cap.statements]
         return FloorResult(
-            one.records_per_s,
-            one.batches,
-            one.seconds,
-            len(cap.statements),
-            shown,
-            two.records_per_s if in_turns else None,
+            records_per_s=one.records_per_s,
+            batches=one.batches,
+            seconds=one.seconds,
+            statements_per_batch=len(cap.statements),
+            statement_summary=[_describe(s, p, many) for s, p, many in cap.statements],
+            in_turns_records_per_s=two.records_per_s if ahead else None,
         )
     finally:
         store.dispose()

@@ -296,7 +296,7 @@ def _floor_section(cases: list[Any]) -> list[str]:
         "validation, no SQLAlchemy. One connection, one batch per transaction. Only the driver calls are "
         "timed: the Python that rewrites their parameters between batches is not the database's time.",
         "",
-        "| store | floor records/s | LocalSpot over HTTP | ratio | floor, two connections in turns | ratio |",
+        "| store | floor records/s | LocalSpot over HTTP | ratio | floor, two connections in turns | ratio to it |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for c in cases:
@@ -325,7 +325,8 @@ def _in_turns_note(cases: list[Any]) -> list[str]:
         "commit. SQLite empties a connection's page cache when another connection has committed, so each "
         "write transaction reads its pages again. Both replays run on one core, their reads and writes one "
         "after the other, taking turns in blocks over the same minutes; the difference between them is "
-        "the database time that two writing processes cost. The target above is measured against the first."
+        "what commits alternating between two connections cost the database (its page cache reloaded). "
+        "The target above is measured against the first."
     )
     if len(turns) > 1:
         small, big = turns[0], turns[-1]

@@ -19,6 +19,8 @@ from localspot.app import create_app
 from localspot.settings import Settings
 from localspot.store.engine import create_engine
 from localspot.store.migrate import alembic_config, upgrade
+from localspot.store.records import _objects_by_id
+from tests.store.test_lookups import _plan
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "schema_0001.db"
 TOKEN, PORTAL = "pat-fixture-0001", 7
@@ -256,9 +258,6 @@ def test_sqlite_objects_whose_ids_repeat_across_portals_keep_the_composite_key(
     with store.read(2) as tx:
         assert tx.load_objects("0-27", [1])[1].properties == {}
     # Records by id are looked up through the composite key, one id at a time: never a scan of the table.
-    from localspot.store.records import _objects_by_id
-    from tests.store.test_lookups import _plan
-
     plan = _plan(store, _objects_by_id(True, True), {"portal": 1, "type": "0-27", "ids": [1, 2], "archived": False})
     assert plan[1].startswith("SEARCH objects USING INDEX sqlite_autoindex_objects_1 (portal_id=? AND"), plan
     assert not [p for p in plan if p.startswith("SCAN objects")]

@@ -71,9 +71,13 @@ def _one_of(column: sa.Column, name: str, is_sqlite: bool) -> sa.ColumnElement[b
     PostgreSQL spent more planning a 100-item IN list than running it. Both plans look each item up in
     the index, as an IN list does (tests/store/test_lookups.py)."""
     if is_sqlite:
-        items = sa.func.json_each(sa.bindparam(name, type_=sa.JSON)).table_valued("value")
-        return column.in_(sa.select(items.c.value).scalar_subquery())
+        return column.in_(sa.select(_json_list(name).c.value).scalar_subquery())
     return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
+
+
+def _json_list(name: str) -> sa.TableValuedAlias:
+    """SQLite: the items of list parameter `name`, bound as one JSON array, as a table of one column (`value`)."""
+    return sa.func.json_each(sa.bindparam(name, type_=sa.JSON)).table_valued("value")
 
 
 def _find_unique(is_sqlite: bool) -> sa.Select:
@@ -95,12 +99,12 @@ def _of_ids(columns: tuple[sa.Column, ...], is_sqlite: bool) -> sa.Select:
     On SQLite the ids are the outer loop, and each is looked up by the table's own key: the rowid of a
     table keyed by id (revision 0004), the key's index of one keyed by portal, type and id. Asked as
     `id IN (...)`, SQLite's planner walked the key's index and then the table for every id: one more
-    descent each, ~90 more pages read at 1M by a write transaction that starts with an emptied page
-    cache (the versions check under two workers, docs/benchmarks.md)."""
+    descent each, in a write transaction that starts with an emptied page cache (the versions check under
+    two workers: CPU per 1M batch upsert -4% to -8% in-process, docs/benchmarks.md, eleventh round)."""
     of_type = (_o.portal_id == sa.bindparam("portal"), _o.object_type_id == sa.bindparam("type"))
     if not is_sqlite:
         return sa.select(*columns).where(*of_type, _one_of(_o.id, "ids", is_sqlite))
-    ids = sa.func.json_each(sa.bindparam("ids", type_=sa.JSON)).table_valued("value").alias("ids")
+    ids = _json_list("ids").alias("ids")
     return sa.select(*columns).select_from(_CrossJoin(ids, t.objects, _o.id == ids.c.value)).where(*of_type)
 
 
@@ -114,9 +118,11 @@ class _CrossJoin(Join):
 
 @compiles(_CrossJoin, "sqlite")
 def _sqlite_cross_join(join: _CrossJoin, compiler: Any, **kw: Any) -> str:
-    kw["asfrom"] = True
-    left, right = join.left._compiler_dispatch(compiler, **kw), join.right._compiler_dispatch(compiler, **kw)
-    return f"{left} CROSS JOIN {right} ON {join.onclause._compiler_dispatch(compiler, **kw)}"
+    """SQLAlchemy's own rendering of the join (and its checks), with its keyword made CROSS JOIN."""
+    left, keyword, rest = compiler.visit_join(join, **kw).partition(" JOIN ")
+    if not keyword:
+        raise ValueError(f"no JOIN to make a CROSS JOIN of in {left}")
+    return f"{left} CROSS JOIN {rest}"
 
 
 @cache

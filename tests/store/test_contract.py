@@ -8,6 +8,7 @@ import pytest
 
 from localspot.store.base import AssociationRow, HistoryEntry, StoredObject, WriteConflict
 from localspot.store.sql import SqlStore
+from tests.store.test_statements import counting
 
 TASKS = "0-27"
 
@@ -44,8 +45,6 @@ def test_allocated_ids_never_repeat_even_across_threads(store: SqlStore, portal_
 
 def test_record_and_history_ids_come_together_in_one_statement(store: SqlStore, portal_id: int) -> None:
     """A write takes both kinds of ids at once: on PostgreSQL one round trip (store.records `allocate`)."""
-    from tests.store.test_statements import counting
-
     on_postgresql = store.engine.dialect.name == "postgresql"
     with store.write(portal_id) as tx:
         with counting(store.engine) as statements:

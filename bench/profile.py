@@ -28,7 +28,13 @@ from bench.run import REQUESTS_PER_SECOND_CAP
 from bench.server import start
 
 LAYERS = (  # first match wins; `self` frames are sorted into these
-    ("SQLite itself (C, under DBAPI calls)", ("do_commit", "do_execute", "fetchone (sqlalchemy/engine/cursor")),
+    # The hot statements go straight to sqlite3 (store.driver `_on_sqlite3`): SQLite's time, not the store's.
+    (
+        "SQLite itself (C, under DBAPI calls)",
+        ("do_commit", "do_execute", "fetchone (sqlalchemy/engine/cursor", "_on_sqlite3"),
+    ),
+    # A thread waiting (the WAL checkpointer between checkpoints) that py-spy sampled as active.
+    ("threads waiting (Condition.wait, Event.wait)", ("Condition.wait (threading", "Event.wait (threading")),
     ("SQLAlchemy Core (statements, parameters, rows)", ("sqlalchemy",)),
     ("localspot timestamps", ("localspot/crm/timestamps",)),
     ("localspot crm (validation, public forms)", ("localspot/crm",)),
@@ -52,6 +58,7 @@ def summarize(raw: Path, top: int = 25) -> str:
             continue
         # `--subprocesses` stacks begin with a `process PID:"command"` frame: not code.
         frames = [frame_key(f) for f in stack.split(";") if not f.startswith("process ")]
+        frames = frames or ["(a thread with no Python frame)"]  # e.g. sampled outside the interpreter
         n = int(count)
         total += n
         own[frames[-1]] += n

@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from bench import populate, run
+from bench import populate, profile, run
 
 TINY = 300
 
@@ -65,6 +65,21 @@ def test_runs_of_one_operation_merge_into_one_result() -> None:
     assert result["requests_per_s"] == 5 / 3 and result["server_cpu_s"] == 3.0
     assert result["p50_ms"] == 30.0 and result["max_ms"] == 50.0 and result["rounds"] == 2
     assert result["error_sample"] == "500 boom"  # the first there is, whichever run had it
+
+
+def test_the_profile_summary_counts_samples_outside_python(tmp_path: Path) -> None:
+    """py-spy's raw output (`--subprocesses`) has stacks of process frames only, a thread sampled outside
+    the interpreter: counted, not a crash."""
+    raw = tmp_path / "profile.txt"
+    worker = 'process 12:"localspot serve"'
+    raw.write_text(
+        f"{worker};handle (localspot/http/objects.py:10);_on_sqlite3 (localspot/store/driver.py:156) 3\n"
+        f'{worker};process 13:"localspot serve" 1\n'
+    )
+    summary = profile.summarize(raw)
+    assert summary.startswith("4 samples")
+    assert "25.0%  (a thread with no Python frame)" in summary
+    assert "75.0%  _on_sqlite3 (localspot/store/driver.py)" in summary
 
 
 @pytest.mark.parametrize("workers", [1, 2])

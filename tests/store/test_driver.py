@@ -100,3 +100,13 @@ def test_a_lost_connection_is_reported_as_one_and_left_out_of_the_pool(store: Sq
         tx.schema_version()
     with store.read(portal_id) as tx:  # a new connection: the closed one was dropped
         assert tx.schema_version() == 0
+
+
+def test_none_and_bools_bind_through_registered_adapters(store: SqlStore, portal_id: int) -> None:
+    """Without an adapter of its own, sqlite3 searches for one on every None and bool it binds (building
+    and dropping an AttributeError each time); registered, they bind as they did: NULL, 0 and 1."""
+    assert sqlite3.adapters[(type(None), sqlite3.PrepareProtocol)](None) is None
+    assert sqlite3.adapters[(bool, sqlite3.PrepareProtocol)](True) == 1
+    with store.read(portal_id) as tx:
+        rows = driver_rows(tx.conn, "SELECT ?, typeof(?), ?, typeof(?), ?", (None, None, True, False, False))
+    assert rows == [(None, "null", 1, "integer", 0)]

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from localspot.store.driver import driver_rows
+from localspot.store.driver import driver_rows, register_sqlite_binds
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 24 * 1024
@@ -54,6 +54,7 @@ def create_engine(url: str, pool_size: int = 10) -> Engine:
 
 
 def _sqlite_engine(url: str) -> Engine:
+    register_sqlite_binds()
     engine = sa.create_engine(
         url,
         json_serializer=_json_dumps,

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from localspot.store.base import StoredObject
 from localspot.store.driver import ManyRows
 from localspot.store.sql import SqlStore
-from localspot.store.sqlite import WalCheckpointer
+from localspot.store.sqlite import IDLE_CONNECTIONS, WalCheckpointer
 
 TASKS = "0-27"
 
@@ -243,3 +243,57 @@ def test_a_driver_statement_refuses_columns_out_of_bind_order(sqlite_store: tupl
     statement = ManyRows(table, ("b", "a"), insert, document_sql="")
     with store.engine.connect() as conn, pytest.raises(ValueError, match="not in the order"):
         statement.run(conn, [(1, 2)])
+
+
+# --- connections kept open between transactions --------------------------------------------------------
+
+
+def test_transactions_take_the_connection_the_last_one_put_back(sqlite_store: tuple[SqlStore, Path]) -> None:
+    store, _ = sqlite_store
+    with store.read(1) as tx:
+        first = tx.conn
+    with store.write(1) as tx:
+        assert tx.conn is first  # the same Connection: no pool checkout, its page cache warm
+    with store.read(1) as outer, store.read(1) as inner:  # two at once: a second one is opened
+        assert outer.conn is first and inner.conn is not first
+        second = inner.conn
+    with store.read(1) as tx:
+        assert tx.conn is first  # the last put back comes first
+    assert not first.closed and not second.closed
+
+
+def test_a_transaction_that_failed_closes_its_connection(sqlite_store: tuple[SqlStore, Path]) -> None:
+    store, _ = sqlite_store
+    with pytest.raises(RuntimeError), store.write(2) as tx:
+        failed = tx.conn
+        tx.create_portal(5)
+        raise RuntimeError("the batch failed")
+    assert failed.closed  # not put back: whatever failed may have made it unusable
+    with store.read(2) as tx:
+        assert tx.conn is not failed
+        assert not tx.portal_exists()  # rolled back
+
+
+def test_connections_open_at_once_are_kept_up_to_the_bound(sqlite_store: tuple[SqlStore, Path]) -> None:
+    store, _ = sqlite_store
+    with contextlib.ExitStack() as stack:
+        opened = [stack.enter_context(store.read(1)).conn for _ in range(IDLE_CONNECTIONS + 2)]
+    kept = [conn for conn in opened if not conn.closed]
+    assert len(kept) == IDLE_CONNECTIONS  # the others went back to the engine's pool
+    with store.engine.connect() as conn:  # which has some to hand out
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+    store.dispose()
+    assert all(conn.closed for conn in opened)
+
+
+def test_transactions_send_their_begin_without_engine_events(sqlite_store: tuple[SqlStore, Path]) -> None:
+    """SQLAlchemy dispatches every connection event through the engine's listeners once it has one."""
+    store, _ = sqlite_store
+    assert not store.engine._has_events
+    with store.write(1) as tx:
+        bare = tx.conn.connection.driver_connection
+        assert bare.in_transaction  # BEGIN IMMEDIATE sent: the write lock is taken up front
+        other = sqlite3.connect(store.engine.url.database, timeout=0)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+        other.close()

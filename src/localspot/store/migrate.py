@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
 
+from localspot.store.engine import transaction
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -20,13 +22,11 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision`; safe to run at every start and from several workers at once."""
-    with engine.connect() as conn:
-        # SQLite: take the write lock up front, so two workers starting together migrate one at a time.
-        conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-        with conn.begin():
-            if conn.dialect.name == "postgresql":
-                # The same for PostgreSQL: an advisory lock held until this transaction ends.
-                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242424242)")
-            config = alembic_config(engine)
-            config.attributes["connection"] = conn
-            command.upgrade(config, revision)
+    # SQLite: take the write lock up front, so two workers starting together migrate one at a time.
+    with engine.connect() as conn, transaction(conn, write=True):
+        if conn.dialect.name == "postgresql":
+            # The same for PostgreSQL: an advisory lock held until this transaction ends.
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242424242)")
+        config = alembic_config(engine)
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)

@@ -18,12 +18,12 @@ from localspot.store import tables as t
 from localspot.store.associations import AssociationOps
 from localspot.store.base import StoreUnavailable, WriteConflict
 from localspot.store.catalog import CatalogOps
-from localspot.store.engine import create_engine
+from localspot.store.engine import create_engine, transaction
 from localspot.store.merges import MergeOps
 from localspot.store.records import RecordOps
 from localspot.store.schemas import SchemaOps
 from localspot.store.search import SearchOps
-from localspot.store.sqlite import SqliteWriterLock, WalCheckpointer
+from localspot.store.sqlite import IdleConnections, SqliteWriterLock, WalCheckpointer
 
 
 class SqlStore:
@@ -35,6 +35,9 @@ class SqlStore:
         # connections: see SqliteWriterLock.
         self._sqlite_writer = SqliteWriterLock(self.engine.url.database) if self.is_sqlite else nullcontext()
         self.checkpointer = WalCheckpointer(self.engine.url.database if self.is_sqlite else None)
+        # SQLite's connections stay open between transactions; PostgreSQL's pool checks each as it hands it out.
+        self._idle = IdleConnections(self.engine) if self.is_sqlite else None
+        self._connection = self._idle.connection if self._idle is not None else self.engine.connect
 
     def migrate(self) -> None:
         from localspot.store.migrate import upgrade
@@ -43,6 +46,8 @@ class SqlStore:
 
     def dispose(self) -> None:
         self.checkpointer.close()
+        if self._idle is not None:
+            self._idle.close()
         self.engine.dispose()
 
     def portal_for_token(self, token: str) -> int | None:
@@ -64,10 +69,8 @@ class SqlStore:
     @contextmanager
     def _connect(self, write: bool) -> Iterator[Connection]:
         try:
-            with self.engine.connect() as conn:
-                if self.is_sqlite:
-                    conn = conn.execution_options(sqlite_begin="IMMEDIATE" if write else "DEFERRED")
-                with conn.begin():
+            with self._connection() as conn:
+                with transaction(conn, write):
                     yield conn
                 if write:  # committed, and the writer lock (`write`) still held
                     self.checkpointer.finish_if_due(conn)  # a no-op but on SQLite, and there rarely

@@ -69,17 +69,21 @@ def test_runs_of_one_operation_merge_into_one_result() -> None:
 
 def test_the_profile_summary_counts_samples_outside_python(tmp_path: Path) -> None:
     """py-spy's raw output (`--subprocesses`) has stacks of process frames only, a thread sampled outside
-    the interpreter: counted, not a crash."""
+    the interpreter: counted, not a crash. Calls straight on the driver are SQLite's time, and a thread
+    waiting (the checkpointer) is told apart."""
     raw = tmp_path / "profile.txt"
     worker = 'process 12:"localspot serve"'
     raw.write_text(
-        f"{worker};handle (localspot/http/objects.py:10);_on_sqlite3 (localspot/store/driver.py:156) 3\n"
+        f"{worker};handle (localspot/http/objects.py:10);_on_sqlite3 (localspot/store/driver.py:156) 5\n"
         f'{worker};process 13:"localspot serve" 1\n'
+        f"{worker};_run (localspot/store/sqlite.py:170);Condition.wait (threading.py:320) 2\n"
     )
     summary = profile.summarize(raw)
-    assert summary.startswith("4 samples")
-    assert "25.0%  (a thread with no Python frame)" in summary
-    assert "75.0%  _on_sqlite3 (localspot/store/driver.py)" in summary
+    assert summary.startswith("8 samples")
+    assert "12.5%  (a thread with no Python frame)" in summary
+    assert "62.5%  _on_sqlite3 (localspot/store/driver.py)" in summary
+    assert "62.5%  SQLite itself (C, under DBAPI calls)" in summary
+    assert "25.0%  threads waiting (Condition.wait, Event.wait)" in summary
 
 
 @pytest.mark.parametrize("workers", [1, 2])

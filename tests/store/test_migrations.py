@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from localspot.app import create_app
 from localspot.settings import Settings
 from localspot.store.engine import create_engine
-from localspot.store.migrate import alembic_config, upgrade
+from localspot.store.migrate import alembic_config, downgrade, upgrade
 from localspot.store.records import _objects_by_id
 from tests.store.test_lookups import _plan
 
@@ -133,10 +133,6 @@ def _keyed_by_id(difference: object) -> bool:
 def test_sqlite_unique_values_are_clustered_on_their_key_and_back(tmp_path: Path) -> None:
     """Revision 0003 rebuilds SQLite's unique_values WITHOUT ROWID, rows and index kept; its downgrade
     rebuilds the rowid table."""
-    from alembic import command
-
-    from localspot.store.migrate import alembic_config
-
     url = f"sqlite:///{tmp_path / 'clustered.db'}"
     engine = create_engine(url)
     upgrade(engine, "0002")
@@ -160,10 +156,7 @@ def test_sqlite_unique_values_are_clustered_on_their_key_and_back(tmp_path: Path
     upgrade(engine)
     assert "WITHOUT ROWID" in table_sql()
     assert stored() == sorted(rows, key=lambda r: r[3]) and "ix_unique_values_object" in index_names()
-    with engine.begin() as conn:
-        config = alembic_config(engine)
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0002")
+    downgrade(engine, "0002")  # in one transaction, as upgrade runs
     assert "WITHOUT ROWID" not in table_sql()
     assert stored() == sorted(rows, key=lambda r: r[3]) and "ix_unique_values_object" in index_names()
     engine.dispose()
@@ -187,8 +180,6 @@ def _insert_objects(engine: sa.Engine, rows: list[tuple]) -> None:
 def test_sqlite_objects_are_keyed_by_their_id_and_back(tmp_path: Path) -> None:
     """Revision 0004 rebuilds SQLite's objects with the id as the rowid, rows kept and the key a unique
     index; its downgrade rebuilds the composite key."""
-    from alembic import command
-
     engine = create_engine(f"sqlite:///{tmp_path / 'keyed.db'}")
     upgrade(engine, "0003")
     rows = [(1, "0-27" if n % 2 else "0-1", n, f'{{"n": "{n}"}}', n, n, n % 3 == 0, None) for n in range(1, 40)]
@@ -202,10 +193,7 @@ def test_sqlite_objects_are_keyed_by_their_id_and_back(tmp_path: Path) -> None:
         with pytest.raises(sa.exc.IntegrityError):
             conn.exec_driver_sql("INSERT INTO objects VALUES (2, '0-27', 17, '{}', 1, 1, 0, NULL)")
     assert _key_index(engine) == (True, ["portal_id", "object_type_id", "id"])
-    with engine.begin() as conn:
-        config = alembic_config(engine)
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0003")
+    downgrade(engine, "0003")  # in one transaction, as upgrade runs
     assert "PRIMARY KEY (portal_id, object_type_id, id)" in _objects_sql(engine)
     assert _stored_objects(engine) == rows
     assert _key_index(engine) is None
@@ -268,8 +256,6 @@ def test_history_becomes_a_chain_per_record_and_back(fresh_database: str) -> Non
     """Revision 0005 links each record's history rows in timestamp order (row order breaking ties), points
     the record at its newest and drops the index; reads list the same history. Its downgrade restores the
     index and the columns as they were."""
-    from alembic import command
-
     from localspot.store.sql import SqlStore
 
     engine = create_engine(fresh_database)
@@ -305,10 +291,7 @@ def test_history_becomes_a_chain_per_record_and_back(fresh_database: str) -> Non
         [new_id] = tx.allocate(0, 1)[1]
         assert new_id > max(heads[1], heads[2])
     store.dispose()
-    with engine.begin() as conn:
-        config = alembic_config(engine)
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0004")
+    downgrade(engine, "0004")  # in one transaction, as upgrade runs
     inspector = sa.inspect(engine)
     assert "history_head" not in {c["name"] for c in inspector.get_columns("objects")}
     assert {c["name"] for c in inspector.get_columns("property_history")} == {

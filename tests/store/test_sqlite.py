@@ -268,7 +268,7 @@ def test_a_transaction_that_failed_closes_its_connection(sqlite_store: tuple[Sql
         failed = tx.conn
         tx.create_portal(5)
         raise RuntimeError("the batch failed")
-    assert failed.closed  # not put back: whatever failed may have made it unusable
+    assert failed.closed  # not kept: back to the pool, which resets it (and drops it if it was lost)
     with store.read(2) as tx:
         assert tx.conn is not failed
         assert not tx.portal_exists()  # rolled back
@@ -289,11 +289,8 @@ def test_connections_open_at_once_are_kept_up_to_the_bound(sqlite_store: tuple[S
 def test_transactions_send_their_begin_without_engine_events(sqlite_store: tuple[SqlStore, Path]) -> None:
     """SQLAlchemy dispatches every connection event through the engine's listeners once it has one."""
     store, _ = sqlite_store
-    assert not store.engine._has_events
-    with store.write(1) as tx:
-        bare = tx.conn.connection.driver_connection
-        assert bare.in_transaction  # BEGIN IMMEDIATE sent: the write lock is taken up front
-        other = sqlite3.connect(store.engine.url.database, timeout=0)
-        with pytest.raises(sqlite3.OperationalError, match="locked"):
+    assert not store.engine.dispatch.begin  # no listener of SQLAlchemy's `begin` event
+    with store.write(1) as tx, contextlib.closing(sqlite3.connect(store.engine.url.database, timeout=0)) as other:
+        assert tx.conn.connection.driver_connection.in_transaction
+        with pytest.raises(sqlite3.OperationalError, match="locked"):  # BEGIN IMMEDIATE: the lock taken up front
             other.execute("BEGIN IMMEDIATE")
-        other.close()

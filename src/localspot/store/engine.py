@@ -68,7 +68,8 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # noqa: ANN001
-        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (see `transaction`).
+        # The sqlite3 module begins no transaction itself: `transaction` sends each BEGIN. (So a bare
+        # `engine.begin()` runs its statements one at a time, each its own transaction, on SQLite.)
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         # Before anything writes the file's header (journal_mode=WAL does): a no-op on an existing database.
@@ -100,7 +101,8 @@ def transaction(conn: Connection, write: bool) -> Iterator[Connection]:
     Writers take the lock up front (BEGIN IMMEDIATE), so a read-then-write batch cannot be overtaken by
     another writer between its read and its write, in this process or another. Sent here rather than
     from a listener of SQLAlchemy's `begin` event: an engine with connection events dispatches every
-    event of every connection through them, which made an empty transaction cost ~50 us instead of ~37."""
+    event of every connection through them. Opening a connection, beginning and committing an empty
+    transaction and closing took ~50 us with that listener, ~37 without."""
     with conn.begin():
         if conn.dialect.name == "sqlite":
             driver_rows(conn, "BEGIN IMMEDIATE" if write else "BEGIN DEFERRED", ())

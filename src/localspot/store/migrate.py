@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -22,6 +23,15 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision`; safe to run at every start and from several workers at once."""
+    _migrate(engine, command.upgrade, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to `revision` (each migration's way back is tested; the server never does)."""
+    _migrate(engine, command.downgrade, revision)
+
+
+def _migrate(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
     # SQLite: take the write lock up front, so two workers starting together migrate one at a time.
     with engine.connect() as conn, transaction(conn, write=True):
         if conn.dialect.name == "postgresql":
@@ -29,4 +39,4 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242424242)")
         config = alembic_config(engine)
         config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+        step(config, revision)

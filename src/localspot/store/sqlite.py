@@ -62,9 +62,10 @@ class SqliteWriterLock:
         self._threads.release()
 
 
-# Connections `IdleConnections` keeps open at most. A server worker runs SQLite's transactions one at a
-# time, on its event loop; more stay open only after more threads ran transactions at once (tests), and
-# the engine's pool (5, and 10 more on demand) must have some left for whatever opens its own.
+# Connections `IdleConnections` keeps open at most. A server worker runs its requests' transactions on
+# its event loop, one at a time, and looks tokens up from its thread pool, so a few run at once at most;
+# more stay open only after more threads ran transactions together (tests), and the engine's pool (5,
+# and 10 more on demand) must keep some for whatever opens its own.
 IDLE_CONNECTIONS = 4
 
 
@@ -73,11 +74,12 @@ class IdleConnections:
     back first, its page cache the warmest).
 
     Opening a `Connection` for each transaction (a pool checkout, its bookkeeping, and the reset and
-    checkin at close) cost ~30 us of the ~37 an empty transaction took; one taken from here, ~8. A
-    thread takes one for a transaction and puts it back after, so no more are open than transactions
-    ran at once, and no two threads use one at a time. One that a transaction left failing is closed,
-    not put back: a lost database file or an I/O error may have made it unusable. SQLite's only:
-    PostgreSQL's pool checks a connection is alive (pre-ping) as it hands it out."""
+    checkin at close) took ~30 us of the ~37 that opening one, an empty transaction and closing took;
+    an empty transaction on one kept open takes ~8. A thread takes one for a transaction and puts it
+    back after, so no more are open than transactions ran at once, and no two threads use one at a
+    time. One whose transaction raised is closed instead, as every connection was before: back to the
+    engine's pool, whose reset rolls back whatever was left and which drops one SQLAlchemy found lost.
+    SQLite's only: PostgreSQL's pool checks a connection is alive (pre-ping) as it hands it out."""
 
     def __init__(self, engine: Any) -> None:
         self._engine = engine

@@ -233,9 +233,10 @@ def render(cases: list[Any], facts: dict[str, Any], settings: dict[str, Any], pn
 def _shared_machine_note(facts: dict[str, Any]) -> list[str]:
     before, after = facts["load_before"], facts["load_after"]
     loads = f"load average {_loads(before)} before, {_loads(after)} after"
+    speed = f"CPU gauge (bench/gauge.py): before the run {facts['gauge_before']}; after, {facts['gauge_after']}"
     if before[0] > SHARED_LOAD:
-        return [f"**Measured on a shared machine**: other work was running ({loads}); expect noise.", ""]
-    return [f"Machine idle at start ({loads}; the run itself loads both cores).", ""]
+        return [f"**Measured on a shared machine**: other work was running ({loads}); expect noise. {speed}.", ""]
+    return [f"Machine idle at start ({loads}; the run itself loads both cores). {speed}.", ""]
 
 
 def _loads(values: tuple[float, float, float]) -> str:
@@ -343,6 +344,9 @@ def _facts_section(facts: dict[str, Any]) -> list[str]:
     keys = ("date", "commit", "cores", "cpu", "memory_gb", "os", "python", "sqlite", "postgresql", "packages")
     lines = ["", "## Machine", "", "| | |", "|---|---|"]
     lines += [f"| {k.replace('_', ' ')} | {facts[k]} |" for k in keys]
+    before, after = facts["gauge_before"], facts["gauge_after"]
+    lines.append(f"| cpu gauge, before the run | {before} ({before.loops:,} additions) |")
+    lines.append(f"| cpu gauge, after the run | {after} |")
     lines.append(f"| whole run | {facts['total_s']:.0f} s |")
     return lines
 

@@ -30,11 +30,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import floor, loadgen, populate, report
+from bench import floor, gauge, loadgen, populate, report
 from bench.server import Server, start
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+# The CPU gauge's loop (bench.gauge): about a second on the machine the benchmark was developed on.
+GAUGE_LOOPS = 10_000_000
 SIZES = {"small": [1_000], "full": [10_000, 1_000_000]}
 # Pre-encoded requests per measured second: above any rate this server reaches on 2 cores, so that the
 # clock, not the request list, ends a run.
@@ -53,6 +55,7 @@ class Config:
     work_dir: Path
     warmup: int = 20
     log: Any = print
+    gauge_loops: int = GAUGE_LOOPS
 
 
 @dataclass
@@ -299,7 +302,8 @@ def config_from_args(argv: list[str] | None = None) -> Config:
     if args.postgres == "auto":
         postgres_url = env.get("LOCALSPOT_BENCH_POSTGRES_URL") or DEFAULT_POSTGRES_URL
     work_dir = populate.CACHE_DIR / "work"
-    return Config(sizes, args.connections, seconds, postgres_url, args.output_dir, work_dir)
+    loops = GAUGE_LOOPS if max(sizes) > 1_000 else GAUGE_LOOPS // 20  # a quick run, a quick gauge
+    return Config(sizes, args.connections, seconds, postgres_url, args.output_dir, work_dir, gauge_loops=loops)
 
 
 def main(argv: list[str] | None = None) -> list[CaseResult]:
@@ -307,8 +311,10 @@ def main(argv: list[str] | None = None) -> list[CaseResult]:
     cfg.work_dir.mkdir(parents=True, exist_ok=True)
     started, load_before = time.perf_counter(), os.getloadavg()
     cfg.log(f"LocalSpot benchmark: sizes {cfg.sizes}, {cfg.connections} connections, {cfg.seconds:g} s per operation")
+    gauge_before = gauge.measure(cfg.gauge_loops)
     cases = sqlite_cases(cfg) + postgres_cases(cfg)
     facts = report.machine_facts(cfg.postgres_url if any(c.backend == "postgresql" for c in cases) else None)
+    facts.update(gauge_before=gauge_before, gauge_after=gauge.measure(cfg.gauge_loops))
     facts.update(load_before=load_before, load_after=os.getloadavg(), total_s=time.perf_counter() - started)
     settings = {"connections": cfg.connections, "seconds": cfg.seconds, "sizes": cfg.sizes}
     settings["upsert_turns"] = 2 if len(cfg.sizes) > 1 else 1

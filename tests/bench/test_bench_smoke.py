@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import random
+import re
 from pathlib import Path
 
 import orjson
@@ -47,6 +48,11 @@ def test_benchmark_runs_on_tiny_stores_and_writes_its_report(
     report = (out / "benchmarks.md").read_text()
     assert "## Targets (issue 4)" in report and "raw storage floor" in report
     assert ("taking turns there and back" in report) == (len(sizes) > 1)
+    # The machine's speed around the run (bench.gauge): one loop alone, then two copies at once.
+    assert re.search(
+        r"CPU gauge \(bench/gauge.py\): before the run [\d.]+ s alone, [\d.]+ and [\d.]+ s two at once; after", report
+    )
+    assert re.search(r"\| cpu gauge, after the run \| [\d.]+ s alone, [\d.]+ and [\d.]+ s two at once \|", report)
     if importlib.util.find_spec("matplotlib"):  # the `bench` extra; `make test` installs only `dev`
         assert (out / "benchmarks.png").read_bytes().startswith(b"\x89PNG")
 

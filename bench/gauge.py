@@ -1,10 +1,11 @@
 """How fast this machine's cores were around a run: one fixed CPU-bound loop, timed alone and two at once.
 
-The machine the benchmark was developed on (a 2-core VM) ran this loop in 0.91 s at one minute and
-1.72 s at another, and two copies at once in 1.15-1.50 s each where one alone took 0.92-1.08 s
+The machine the benchmark was developed on (a 2-core VM) ran this loop in 0.87-0.91 s at some minutes
+and 1.71-1.72 s at others, and two copies at once in 0.91-1.50 s each where one alone took 0.87-1.08 s
 (docs/benchmarks.md, twelfth round). Every figure of a run moves with that, and the ratio of LocalSpot
 (both cores busy) to its storage floor (one core, the other idle) with the second. The report prints the
 gauge taken before and after the run, so that a run can be read against its machine's speed at the time.
+It is the loop's CPU time: a core shared with other processes shows in the load average, not here.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class Gauge:
 
     def __str__(self) -> str:
         together = " and ".join(f"{s:.2f}" for s in self.together_s)
-        return f"{self.alone_s:.2f} s alone, {together} s two at once"
+        return f"{self.alone_s:.2f} s of CPU alone, {together} s two at once"
 
 
 def measure(loops: int) -> Gauge:
@@ -42,4 +43,11 @@ def measure(loops: int) -> Gauge:
 def _timed(loops: int, copies: int) -> list[float]:
     code = LOOP.format(loops=loops)
     runs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(copies)]
-    return [float(run.communicate()[0]) for run in runs]
+    return [_seconds(run.communicate()[0]) for run in runs]
+
+
+def _seconds(output: str) -> float:
+    try:
+        return float(output)
+    except ValueError:  # a gauge that failed must not cost the run its figures
+        return float("nan")

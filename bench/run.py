@@ -314,8 +314,9 @@ def main(argv: list[str] | None = None) -> list[CaseResult]:
     gauge_before = gauge.measure(cfg.gauge_loops)
     cases = sqlite_cases(cfg) + postgres_cases(cfg)
     facts = report.machine_facts(cfg.postgres_url if any(c.backend == "postgresql" for c in cases) else None)
+    load_after, total_s = os.getloadavg(), time.perf_counter() - started  # the gauge's own load left out
     facts.update(gauge_before=gauge_before, gauge_after=gauge.measure(cfg.gauge_loops))
-    facts.update(load_before=load_before, load_after=os.getloadavg(), total_s=time.perf_counter() - started)
+    facts.update(load_before=load_before, load_after=load_after, total_s=total_s)
     settings = {"connections": cfg.connections, "seconds": cfg.seconds, "sizes": cfg.sizes}
     settings["upsert_turns"] = 2 if len(cfg.sizes) > 1 else 1
     markdown, chart = report.write(cases, facts, settings, cfg.output_dir)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import math
 import random
 import re
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from bench import populate, profile, run
+from bench import gauge, populate, profile, run
 
 TINY = 300
 
@@ -49,10 +50,10 @@ def test_benchmark_runs_on_tiny_stores_and_writes_its_report(
     assert "## Targets (issue 4)" in report and "raw storage floor" in report
     assert ("taking turns there and back" in report) == (len(sizes) > 1)
     # The machine's speed around the run (bench.gauge): one loop alone, then two copies at once.
-    assert re.search(
-        r"CPU gauge \(bench/gauge.py\): before the run [\d.]+ s alone, [\d.]+ and [\d.]+ s two at once; after", report
-    )
-    assert re.search(r"\| cpu gauge, after the run \| [\d.]+ s alone, [\d.]+ and [\d.]+ s two at once \|", report)
+    reading = r"[\d.]+ s of CPU alone, [\d.]+ and [\d.]+ s two at once"
+    assert re.search(rf"CPU gauge \(bench/gauge.py\): before the run {reading}; after, {reading}\.", report)
+    assert re.search(rf"\| cpu gauge, before the run \| {reading} \([\d,]+ additions\) \|", report)
+    assert re.search(rf"\| cpu gauge, after the run \| {reading} \|", report)
     if importlib.util.find_spec("matplotlib"):  # the `bench` extra; `make test` installs only `dev`
         assert (out / "benchmarks.png").read_bytes().startswith(b"\x89PNG")
 
@@ -71,6 +72,12 @@ def test_runs_of_one_operation_merge_into_one_result() -> None:
     assert result["requests_per_s"] == 5 / 3 and result["server_cpu_s"] == 3.0
     assert result["p50_ms"] == 30.0 and result["max_ms"] == 50.0 and result["rounds"] == 2
     assert result["error_sample"] == "500 boom"  # the first there is, whichever run had it
+
+
+def test_a_gauge_that_failed_reads_as_not_a_number() -> None:
+    """The gauge runs after every measured case: its failure must not cost the run its figures."""
+    assert gauge._seconds("0.91\n") == 0.91
+    assert math.isnan(gauge._seconds("Traceback (most recent call last): ..."))
 
 
 def test_the_profile_summary_counts_samples_outside_python(tmp_path: Path) -> None:

@@ -235,8 +235,10 @@ def _shared_machine_note(facts: dict[str, Any]) -> list[str]:
     loads = f"load average {_loads(before)} before, {_loads(after)} after"
     speed = f"CPU gauge (bench/gauge.py): before the run {facts['gauge_before']}; after, {facts['gauge_after']}"
     if before[0] > SHARED_LOAD:
-        return [f"**Measured on a shared machine**: other work was running ({loads}); expect noise. {speed}.", ""]
-    return [f"Machine idle at start ({loads}; the run itself loads both cores). {speed}.", ""]
+        state = f"**Measured on a shared machine**: other work was running ({loads}); expect noise."
+    else:
+        state = f"Machine idle at start ({loads}; the run itself loads both cores)."
+    return [f"{state} {speed}.", ""]
 
 
 def _loads(values: tuple[float, float, float]) -> str:

@@ -15,6 +15,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bench.server import PSS_IDLE_SAMPLE_S, PSS_SAMPLE_S
+
 NOTES_MARKER = "<!-- Everything below this line is written by hand and kept by `make bench`. -->"
 OP_LABELS = {
     "upsert": "batch upsert (100: 50 new, 50 updates)",
@@ -262,7 +264,8 @@ def _server_section(cases: list[Any]) -> list[str]:
     lines += [
         "",
         "Peak Pss is the highest sum of the server processes' proportional set size (/proc/PID/smaps_rollup), "
-        "sampled every 0.25 s (a spike shorter than that could be missed): a page shared by N processes counts "
+        f"sampled every {PSS_SAMPLE_S:g} s under load and every {PSS_IDLE_SAMPLE_S:g} s between loads (a spike "
+        "shorter than the interval could be missed): a page shared by N processes counts "
         "1/N in each. The sum of each process's RSS "
         "high-water mark (VmHWM, /proc/PID/status) is an upper bound: the workers are forked from the "
         "supervisor and share its pages (the imported code), which it counts once per process.",

@@ -199,15 +199,16 @@ def _run_operation(
         latencies=latencies,
     )
     cpu_before = server.cpu_seconds()
-    answer = subprocess.run(
-        [sys.executable, "-m", "bench.loadgen"],
-        input=json.dumps(asdict(spec)),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=cfg.seconds * 4 + 120,
-        check=False,
-    )
+    with server.measuring():
+        answer = subprocess.run(
+            [sys.executable, "-m", "bench.loadgen"],
+            input=json.dumps(asdict(spec)),
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=cfg.seconds * 4 + 120,
+            check=False,
+        )
     if answer.returncode != 0:
         raise RuntimeError(f"load generator failed for {op}:\n{answer.stderr}")
     result = json.loads(answer.stdout)

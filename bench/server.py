@@ -6,11 +6,14 @@ supervisor and two worker processes forked from it, and each one's memory counts
 - the sum of each process's RSS high-water mark (VmHWM): an upper bound, since pages the forked
   workers share with the supervisor (the imported code) count once per process;
 - the peak of the tree's proportional set size (Pss: a shared page counts 1/N in each of its N
-  processes), sampled every `PSS_SAMPLE_S` while the server runs: what the tree really held.
+  processes), sampled every `PSS_SAMPLE_S` while the server is under load (`Server.measuring`), and
+  every `PSS_IDLE_SAMPLE_S` otherwise: what the tree really held.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import socket
 import subprocess
@@ -19,27 +22,53 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 STARTUP_TIMEOUT_S = 60
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-PSS_SAMPLE_S = 0.25
+PSS_SAMPLE_S = 0.25  # while the server is under load
+PSS_IDLE_SAMPLE_S = 2.0  # while it is not (between loads, and start-up, whose peak is below a load's)
+TREE_REFRESH_S = 2.0  # how often the tree is looked up again, so that a replaced worker is found
 
 
 class PssSampler:
-    """The highest sum of Pss over a process tree, sampled on a thread of the benchmark's own."""
+    """The highest sum of Pss over a process tree, sampled on a thread of the benchmark's own.
+
+    A sample costs CPU on the machine the server is measured on: reading a process's smaps_rollup walks
+    its page tables (5-7 ms for a 1M server's three processes under load), and finding the tree reads
+    every process's /proc entry (4-7 ms). Looking the tree up for every sample, and sampling an idle
+    server as often as a busy one, the two samplers of `make bench`'s SQLite turns took 53-56 ms of CPU
+    a second (docs/benchmarks.md, thirteenth round): CPU the server under load did not get."""
 
     def __init__(self, root: int) -> None:
         self.root = root
         self.peak_kb = 0
+        self.busy = threading.Event()  # the server is under load (Server.measuring)
         self._done = threading.Event()
+        self._tree: list[int] = []
+        self._tree_at = -math.inf
         self._thread = threading.Thread(target=self._run, name="pss-sampler", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        sampled_at, was_busy = -math.inf, False
         while not self._done.wait(PSS_SAMPLE_S):
-            self.peak_kb = max(self.peak_kb, sum(_pss_kb(pid) for pid in process_tree(self.root)))
+            now, busy = time.monotonic(), self.busy.is_set()
+            if busy or now - sampled_at >= PSS_IDLE_SAMPLE_S:
+                # A load starting looks the tree up afresh: workers forked since count from its first sample.
+                self.peak_kb = max(self.peak_kb, self._sample(now, fresh_tree=busy and not was_busy))
+                sampled_at = now
+            was_busy = busy
+
+    def _sample(self, now: float, fresh_tree: bool) -> int:
+        if fresh_tree or now - self._tree_at >= TREE_REFRESH_S:
+            self._tree, self._tree_at = process_tree(self.root), now
+        sizes = [_pss_kb(pid) for pid in self._tree]
+        if None in sizes:  # a process ended (a worker replaced, say): the next sample looks the tree up again
+            self._tree_at = -math.inf
+        return sum(kb for kb in sizes if kb is not None)
 
     def stop(self) -> None:
         self._done.set()
@@ -64,6 +93,18 @@ class Server:
 
     def peak_pss_mb(self) -> float:
         return self.pss.peak_kb / 1024 if self.pss else 0.0
+
+    @contextlib.contextmanager
+    def measuring(self) -> Iterator[None]:
+        """The server is under load meanwhile: its memory is sampled every PSS_SAMPLE_S. Not nested: the
+        inner one's end would mark the server idle."""
+        if self.pss:
+            self.pss.busy.set()
+        try:
+            yield
+        finally:
+            if self.pss:
+                self.pss.busy.clear()
 
     def cpu_seconds(self) -> float:
         return sum(_cpu_ticks(pid) for pid in self.tree()) / CLOCK_TICKS
@@ -169,13 +210,14 @@ def _cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12]) if fields else 0  # utime + stime
 
 
-def _pss_kb(pid: int) -> int:
+def _pss_kb(pid: int) -> int | None:
+    """The process's Pss, or None if it has ended."""
     try:
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
             if line.startswith("Pss:"):
                 return int(line.split()[1])
     except OSError:  # the process ended while we looked
-        pass
+        return None
     return 0
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from bench import gauge, populate, profile, run
+from bench import gauge, populate, profile, run, server
 
 TINY = 300
 
@@ -30,9 +30,15 @@ def test_benchmark_runs_on_tiny_stores_and_writes_its_report(
     isolated_cache: Path, monkeypatch: pytest.MonkeyPatch, sizes: list[int]
 ) -> None:
     monkeypatch.setattr(run, "QUIET_S", (0, 0.05))
+    loads, measuring = [], server.Server.measuring
+    monkeypatch.setattr(server.Server, "measuring", lambda self: loads.append(self.port) or measuring(self))
     out = isolated_cache / "docs"
     args = ["--sizes", ",".join(map(str, sizes)), "--seconds", "0.3", "--connections", "2", "--postgres", "off"]
     cases = run.main([*args, "--output-dir", str(out)])
+
+    # Every load is measured as one (its server's memory sampled often meanwhile): each operation, and with
+    # two sizes each one's second upsert turn.
+    assert len(loads) == len(sizes) * (len(run.OPERATIONS) + (len(sizes) > 1))
 
     assert [(c.backend, c.size) for c in cases] == [("sqlite", size) for size in sizes]
     for case in cases:

@@ -39,8 +39,9 @@ class PssSampler:
     A sample costs CPU on the machine the server is measured on: reading a process's smaps_rollup walks
     its page tables (5-7 ms for a 1M server's three processes under load), and finding the tree reads
     every process's /proc entry (4-7 ms). Looking the tree up for every sample, and sampling an idle
-    server as often as a busy one, the two samplers of `make bench`'s SQLite turns took 53-56 ms of CPU
-    a second (docs/benchmarks.md, thirteenth round): CPU the server under load did not get."""
+    server as often as a busy one, two samplers took 53-56 ms of CPU a second with two servers up and one
+    under upsert load, as in `make bench`'s SQLite turns (docs/benchmarks.md, thirteenth round): CPU the
+    server under load did not get."""
 
     def __init__(self, root: int) -> None:
         self.root = root

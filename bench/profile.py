@@ -28,10 +28,11 @@ from bench.run import REQUESTS_PER_SECOND_CAP
 from bench.server import start
 
 LAYERS = (  # first match wins; `self` frames are sorted into these
-    # The hot statements go straight to sqlite3 (store.driver `_on_sqlite3`): SQLite's time, not the store's.
+    # The hot statements go straight to sqlite3 (store.driver `_on_sqlite3`), and a checkpoint is one PRAGMA
+    # (`WalCheckpointer._passive`): SQLite's time, not the store's.
     (
         "SQLite itself (C, under DBAPI calls)",
-        ("do_commit", "do_execute", "fetchone (sqlalchemy/engine/cursor", "_on_sqlite3"),
+        ("do_commit", "do_execute", "fetchone (sqlalchemy/engine/cursor", "_on_sqlite3", "WalCheckpointer._passive"),
     ),
     # A thread waiting (the WAL checkpointer between checkpoints) that py-spy sampled as active.
     ("threads waiting (Condition.wait, Event.wait)", ("Condition.wait (threading", "Event.wait (threading")),

@@ -88,21 +88,22 @@ def test_a_gauge_that_failed_reads_as_not_a_number() -> None:
 
 def test_the_profile_summary_counts_samples_outside_python(tmp_path: Path) -> None:
     """py-spy's raw output (`--subprocesses`) has stacks of process frames only, a thread sampled outside
-    the interpreter: counted, not a crash. Calls straight on the driver are SQLite's time, and a thread
-    waiting (the checkpointer) is told apart."""
+    the interpreter: counted, not a crash. Calls straight on the driver and checkpoints are SQLite's time,
+    and a thread waiting (the checkpointer between checkpoints) is told apart."""
     raw = tmp_path / "profile.txt"
     worker = 'process 12:"localspot serve"'
     raw.write_text(
         f"{worker};handle (localspot/http/objects.py:10);_on_sqlite3 (localspot/store/driver.py:156) 5\n"
         f'{worker};process 13:"localspot serve" 1\n'
         f"{worker};_run (localspot/store/sqlite.py:170);Condition.wait (threading.py:320) 2\n"
+        f"{worker};_run (localspot/store/sqlite.py:172);WalCheckpointer._passive (localspot/store/sqlite.py:190) 2\n"
     )
     summary = profile.summarize(raw)
-    assert summary.startswith("8 samples")
-    assert "12.5%  (a thread with no Python frame)" in summary
-    assert "62.5%  _on_sqlite3 (localspot/store/driver.py)" in summary
-    assert "62.5%  SQLite itself (C, under DBAPI calls)" in summary
-    assert "25.0%  threads waiting (Condition.wait, Event.wait)" in summary
+    assert summary.startswith("10 samples")
+    assert "10.0%  (a thread with no Python frame)" in summary
+    assert "50.0%  _on_sqlite3 (localspot/store/driver.py)" in summary
+    assert "70.0%  SQLite itself (C, under DBAPI calls)" in summary  # the checkpoint's PRAGMA among them
+    assert "20.0%  threads waiting (Condition.wait, Event.wait)" in summary
 
 
 @pytest.mark.parametrize("workers", [1, 2])

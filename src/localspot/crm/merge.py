@@ -13,7 +13,7 @@ from typing import Any
 from localspot.crm import batch
 from localspot.crm.definitions import TypeSchema, parse_record_id
 from localspot.crm.errors import HubSpotError, not_found, object_not_found, validation_error
-from localspot.crm.public import all_properties, public_object
+from localspot.crm.public import public_object
 from localspot.crm.records import Ctx, resolve_ids
 from localspot.crm.timestamps import now_ms
 from localspot.crm.writes import Planned, WriteInput, WriteOutcome, persist, prepare
@@ -44,7 +44,7 @@ def merge(ctx: Ctx, schema: TypeSchema, body: Any) -> dict[str, Any]:
     persist(ctx.tx, schema, prepare(schema, WriteOutcome([survivor], []), now))
     _move_associations(ctx, type_id, merged_id, primary_id, now)
     ctx.tx.record_merge(type_id, merged_id, primary_id)
-    return public_object(schema, survivor.record, all_properties(schema, survivor.record), ctx.portal_id)
+    return public_object(schema, survivor.record, None, ctx.portal_id)
 
 
 def _body_id(body: dict[str, Any], key: str) -> int:

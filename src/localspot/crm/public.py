@@ -21,14 +21,6 @@ def system_value(kind: str, record: StoredObject) -> str:
     return iso_from_ms(record.created_at if kind == "created_at" else record.updated_at)
 
 
-def all_properties(schema: TypeSchema, record: StoredObject) -> dict[str, str | None]:
-    """Everything the record holds, plus its system values (the form batch writes answer with)."""
-    values: dict[str, str | None] = dict(record.properties)
-    for name, kind in schema.system_values:
-        values[name] = system_value(kind, record)
-    return values
-
-
 def selected_properties(schema: TypeSchema, record: StoredObject, names: Iterable[str]) -> dict[str, str | None]:
     """The named properties; unknown names are ignored and known-but-empty ones read as null, as HubSpot does."""
     values: dict[str, str | None] = {}
@@ -74,16 +66,26 @@ def _version(value: str | None, entry: HistoryEntry) -> dict[str, Any]:
 def public_object(
     schema: TypeSchema,
     record: StoredObject,
-    properties: dict[str, str | None],
+    properties: dict[str, str | None] | None,
     portal_id: int,
     **extra: Any,
 ) -> dict[str, Any]:
-    """`SimplePublicObject`; `extra` adds `new`, `objectWriteTraceId`, `propertiesWithHistory`, `associations`."""
+    """`SimplePublicObject`; `extra` adds `new`, `objectWriteTraceId`, `propertiesWithHistory`, `associations`.
+
+    `properties` None: everything the record holds, plus its system values (the form batch writes answer
+    with; a batch answers with a hundred, so the record's times are formatted once for both places)."""
+    record_id = str(record.id)
+    created, updated = iso_from_ms(record.created_at), iso_from_ms(record.updated_at)
+    if properties is None:
+        properties = dict(record.properties)
+        by_kind = {"id": record_id, "created_at": created, "updated_at": updated}  # system_value's, by kind
+        for name, kind in schema.system_values:
+            properties[name] = by_kind[kind]
     out: dict[str, Any] = {
-        "id": str(record.id),
+        "id": record_id,
         "properties": properties,
-        "createdAt": iso_from_ms(record.created_at),
-        "updatedAt": iso_from_ms(record.updated_at),
+        "createdAt": created,
+        "updatedAt": updated,
         "archived": record.archived,
     }
     if record.archived_at is not None:
@@ -91,10 +93,10 @@ def public_object(
     for key, value in extra.items():
         if value is not None:
             out[key] = value
-    out["url"] = record_url(portal_id, schema.object_type.object_type_id, record.id)
+    out["url"] = record_url(portal_id, schema.object_type.object_type_id, record_id)
     return out
 
 
-def record_url(portal_id: int, object_type_id: str, record_id: int) -> str:
+def record_url(portal_id: int, object_type_id: str, record_id: int | str) -> str:
     """HubSpot's record-page link (the 2026-03 `url` field); LocalSpot has no UI, so it names HubSpot's."""
     return f"https://app.hubspot.com/contacts/{portal_id}/record/{object_type_id}/{record_id}"

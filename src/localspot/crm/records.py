@@ -17,9 +17,16 @@ from localspot.crm.associations import AssociationTypes, parse_inline
 from localspot.crm.catalog import Catalog
 from localspot.crm.definitions import MAX_UNIQUE_VALUE_LENGTH, TypeSchema, parse_record_id
 from localspot.crm.errors import HubSpotError, not_found, object_not_found, validation_error
-from localspot.crm.public import all_properties, property_history, public_object, selected_properties
+from localspot.crm.public import property_history, public_object, selected_properties
 from localspot.crm.timestamps import now_ms
-from localspot.crm.values import InvalidValue, Normalized, normalize, normalize_ahead
+from localspot.crm.values import (
+    InvalidValue,
+    Normalized,
+    normalize,
+    normalize_ahead,
+    stored_as_sent,
+    verbatim_properties,
+)
 from localspot.crm.writes import (
     Failure,
     Planned,
@@ -87,6 +94,8 @@ def parse_upsert(schema: TypeSchema, body: Any, limits: batch.BatchLimits) -> Up
         # The key is stored as the value of its idProperty: validated with the input's other values.
         props = {**batch.input_properties(raw_inputs[index], index), id_property: raw_id}
         normalized = normalize_ahead(schema, props)
+        if normalized is not None:
+            normalized[0][id_property] = key  # `forced`, applied once here rather than on each attempt
         inputs.append(WriteInput(index, traces[index], props, forced={id_property: key}, normalized=normalized))
     return UpsertBatch(traces, keyed, inputs)
 
@@ -214,8 +223,7 @@ def _commit(ctx: Ctx, schema: TypeSchema, prepared: Prepared, started: int, succ
 
 def _written_public(portal_id: int, schema: TypeSchema, p: Planned) -> dict[str, Any]:
     new = p.new if p.input.forced else None  # upserts say whether they created or updated
-    r = p.record
-    return public_object(schema, r, all_properties(schema, r), portal_id, objectWriteTraceId=p.input.trace_id, new=new)
+    return public_object(schema, p.record, None, portal_id, objectWriteTraceId=p.input.trace_id, new=new)
 
 
 def _upsert_key(schema: TypeSchema, item: dict[str, Any], index: int) -> tuple[str, str, str]:
@@ -232,7 +240,7 @@ def _upsert_key(schema: TypeSchema, item: dict[str, Any], index: int) -> tuple[s
     if prop is None:
         raise non_unique_property(schema, id_property)
     # A bad key value is kept as sent: validate() reports it with the input's other problems.
-    return id_property, _lookup_key(prop, raw_id), raw_id
+    return id_property, _lookup_key(schema, prop, raw_id), raw_id
 
 
 def non_unique_property(schema: TypeSchema, name: str) -> HubSpotError:
@@ -313,7 +321,7 @@ def resolve_ids(
     prop = schema.identity_property(id_property)
     if prop is None:
         raise non_unique_property(schema, id_property)
-    keys = {w: (id_property, _lookup_key(prop, w)) for w in wanted}
+    keys = {w: (id_property, _lookup_key(schema, prop, w)) for w in wanted}
     held = ctx.tx.find_held(type_id, [key for key in keys.values() if is_storable(key[1])], archived, lock)
     return {w: held[key] for w, key in keys.items() if key in held}
 
@@ -337,7 +345,12 @@ def is_storable(key: str) -> bool:
     return "\x00" not in key and len(key) <= MAX_UNIQUE_VALUE_LENGTH
 
 
-def _lookup_key(prop: Any, value: str) -> str:
+def _lookup_key(schema: TypeSchema, prop: Any, value: str) -> str:
+    """The stored form of a key sent for `prop`, which a record holding it holds; a key that is not a
+    valid value is looked up as sent (and found by no record)."""
+    rules = verbatim_properties(schema)
+    if prop.name in rules and stored_as_sent(rules[prop.name], value):
+        return value  # most keys: text stored as sent, without `normalize`'s call
     try:
         return normalize(prop, value, None) or value
     except InvalidValue:

@@ -220,6 +220,13 @@ def verbatim_properties(schema: TypeSchema) -> dict[str, frozenset[str] | int | 
     return schema.verbatim
 
 
+def stored_as_sent(rule: frozenset[str] | int | None, text: str) -> bool:
+    """Whether `normalize` stores `text` as sent, by its property's rule in `verbatim_properties`."""
+    if rule is None or rule.__class__ is int:  # text; a unique property's, of at most that length
+        return bool(text) and "\x00" not in text and (rule is None or len(text) <= rule)
+    return text in rule
+
+
 # An input's stored values by name (None clears one), and the problems of those that are not valid.
 Normalized = tuple[dict[str, str | None], list[PropertyError]]
 
@@ -239,15 +246,9 @@ def normalize_properties(schema: TypeSchema, raw: dict[str, Any], current: dict[
     values: dict[str, str | None] = {}
     problems: list[PropertyError] = []
     for name, value in raw.items():
-        if value.__class__ is str and name in verbatim:
-            allowed = verbatim[name]
-            if allowed is None or allowed.__class__ is int:  # text; a unique property's, of at most that length
-                stored_as_sent = value and "\x00" not in value and (allowed is None or len(value) <= allowed)
-            else:
-                stored_as_sent = value in allowed
-            if stored_as_sent:
-                values[name] = value  # what check_value would answer, without its call and memo
-                continue
+        if value.__class__ is str and name in verbatim and stored_as_sent(verbatim[name], value):
+            values[name] = value  # what check_value would answer, without its call and memo
+            continue
         try:
             values[name] = check_value(schema, name, value, current.get(name))
         except InvalidValue as bad:

@@ -34,7 +34,9 @@ class WriteInput:
     existing: StoredObject | None = None  # None: this input creates a record
     forced: dict[str, str] = field(default_factory=dict)  # e.g. the upsert key stored on a new record
     associations: list[InlineAssociation] = field(default_factory=list)
-    normalized: Normalized | None = None  # `raw_properties` normalized before the transaction, if they could be
+    # `raw_properties` normalized before the transaction, if they could be, with `forced` applied. Shared by
+    # the attempts of a write (and `matched` copies): whoever reads them must not change them.
+    normalized: Normalized | None = None
 
     def matched(self, existing: StoredObject | None) -> WriteInput:
         """This input as an update of `existing` (None: a create). Not `dataclasses.replace`, which
@@ -79,16 +81,17 @@ def validate(tx: Any, schema: TypeSchema, inputs: list[WriteInput], portal_id: i
     planned, failures = [], []
     for item in inputs:
         if item.normalized is not None:
-            changes, problems = dict(item.normalized[0]), list(item.normalized[1])  # a retry reuses them
+            changes, problems = item.normalized  # `forced` in; a retry reuses them, so neither is changed
         else:
             current = item.existing.properties if item.existing else None
             changes, problems = normalize_properties(schema, item.raw_properties, current)
-        changes.update(item.forced)
+            changes.update(item.forced)
         if item.existing is None:
             # A required property sent with a bad value is reported once, for its value, not also as missing.
             reported = {p.name for p in problems}
             absent = [n for n in schema.object_type.required_properties if changes.get(n) is None and n not in reported]
-            problems += missing_required(absent)
+            if absent:
+                problems = problems + missing_required(absent)
         if problems:
             failures.append(Failure(item, property_values_error(problems, portal_id), problems))
         else:
@@ -174,6 +177,8 @@ def _check_association_targets(tx: Any, planned: list[Planned], failures: list[F
     for p in planned:
         for a in p.input.associations:
             wanted[a.to_object_type_id].add(a.to_id)
+    if not wanted:  # no input associates (every upsert): nothing to look up, and no input to check
+        return planned
     existing = {type_id: set(tx.load_objects(type_id, ids)) for type_id, ids in wanted.items()}
     ok = []
     for p in planned:
@@ -222,9 +227,7 @@ def persist(tx: Any, schema: TypeSchema, prepared: Prepared) -> None:
     planned = prepared.outcome.written
     creates = [p for p in planned if p.new]
     record_ids, history_ids = tx.allocate(len(creates), len(prepared.history))
-    for p, new_id in zip(creates, record_ids, strict=True):
-        p.record = StoredObject(new_id, p.record.properties, now, now)
-    history = _chained(prepared.history, history_ids, now)
+    history = _chained(prepared.history, record_ids, history_ids, now)
     tx.release_unique(type_id, prepared.releases)
     tx.insert_objects(type_id, [p.record for p in creates])
     tx.update_objects(type_id, [p.record for p in planned if not p.new])
@@ -234,16 +237,23 @@ def persist(tx: Any, schema: TypeSchema, prepared: Prepared) -> None:
     tx.insert_associations(rows, now)
 
 
-def _chained(history: list[tuple[Planned, HistoryEntry]], ids: list[int], now: int) -> list[HistoryRow]:
+def _chained(
+    history: list[tuple[Planned, HistoryEntry]], record_ids: list[int], ids: list[int], now: int
+) -> list[HistoryRow]:
     """Each entry as its record's new newest history row, stamped `now`: it names the record's previous
-    head, and the record (written in the same transaction, modified `now`) names it."""
+    head, and the record (written in the same transaction, modified `now`) names it. New records take
+    `record_ids` in order (every written record has one entry, in the order written)."""
     rows: list[HistoryRow] = []
+    new_ids = iter(record_ids)
     for (p, entry), history_id in zip(history, ids, strict=True):
         r = p.record
         if entry.timestamp != now:  # prepared ahead of this transaction (validated ahead: crm.ahead)
             entry = HistoryEntry(now, entry.source_type, entry.source_id, entry.changes)
-        rows.append((history_id, r.id, r.history_head, entry))
-        p.record = StoredObject(r.id, r.properties, r.created_at, now, r.archived, r.archived_at, history_id)
+        record_id, created_at = (next(new_ids), now) if p.new else (r.id, r.created_at)
+        rows.append((history_id, record_id, r.history_head, entry))
+        p.record = StoredObject(record_id, r.properties, created_at, now, r.archived, r.archived_at, history_id)
+    if next(new_ids, None) is not None:
+        raise AssertionError("more record ids allocated than records created")
     return rows
 
 

@@ -70,10 +70,15 @@ class Planned:
         self.new = self.input.existing is None
 
 
+# The unique values each input sets that its record does not hold yet, per property (`_unique_claims`).
+Claims = dict[str, list[tuple[Planned, str]]]
+
+
 @dataclass
 class WriteOutcome:
     written: list[Planned]
     failures: list[Failure]
+    claims: Claims | None = None  # the written inputs' claims, if validation kept them (`prepare` needs them)
 
 
 def validate(tx: Any, schema: TypeSchema, inputs: list[WriteInput], portal_id: int) -> WriteOutcome:
@@ -96,10 +101,11 @@ def validate(tx: Any, schema: TypeSchema, inputs: list[WriteInput], portal_id: i
             failures.append(Failure(item, property_values_error(problems, portal_id), problems))
         else:
             planned.append(Planned(item, changes))
-    planned = _check_unique_values(tx, schema, planned, failures)
-    planned = _check_association_targets(tx, planned, failures)
+    claims = _unique_claims(schema, planned)
+    written = _check_association_targets(tx, _check_unique_values(tx, schema, planned, claims, failures), failures)
     failures.sort(key=lambda f: f.input.index)
-    return WriteOutcome(planned, failures)
+    # Claims found for inputs since refused would be claimed by none: `prepare` finds the others' again.
+    return WriteOutcome(written, failures, claims if len(written) == len(planned) else None)
 
 
 def whole_batch_error(failures: list[Failure], portal_id: int) -> HubSpotError:
@@ -109,9 +115,9 @@ def whole_batch_error(failures: list[Failure], portal_id: int) -> HubSpotError:
     return next(f.error for f in failures if not f.problems)
 
 
-def _unique_claims(schema: TypeSchema, planned: list[Planned]) -> dict[str, list[tuple[Planned, str]]]:
+def _unique_claims(schema: TypeSchema, planned: list[Planned]) -> Claims:
     """The unique values each input sets that its record does not hold yet, per property."""
-    claims: dict[str, list[tuple[Planned, str]]] = defaultdict(list)
+    claims: Claims = defaultdict(list)
     unique = schema.unique_order
     for p in planned:
         old = p.input.existing.properties if p.input.existing else {}
@@ -124,9 +130,11 @@ def _unique_claims(schema: TypeSchema, planned: list[Planned]) -> dict[str, list
     return claims
 
 
-def _check_unique_values(tx: Any, schema: TypeSchema, planned: list[Planned], failures: list[Failure]) -> list[Planned]:
+def _check_unique_values(
+    tx: Any, schema: TypeSchema, planned: list[Planned], all_claims: Claims, failures: list[Failure]
+) -> list[Planned]:
     bad: dict[int, HubSpotError] = {}
-    for name, claims in _unique_claims(schema, planned).items():
+    for name, claims in all_claims.items():
         asked = [v for p, v in claims if not _key_found_free(p, name, v)]
         holders = tx.find_unique(schema.object_type.object_type_id, name, asked)
         seen: set[str] = set()
@@ -202,7 +210,7 @@ class Prepared:
     now: int
     releases: list[tuple[str, str]]  # (property, value) no longer held
     claims: list[tuple[str, str, Planned]]  # (property, value, by whom)
-    history: list[tuple[Planned, HistoryEntry]]
+    history: list[dict[str, str | None]]  # each written record's history entry's changes, in `outcome.written`'s order
 
 
 def prepare(schema: TypeSchema, outcome: WriteOutcome, now: int) -> Prepared:
@@ -216,9 +224,8 @@ def prepare(schema: TypeSchema, outcome: WriteOutcome, now: int) -> Prepared:
             p.record = StoredObject(
                 old.id, merged, old.created_at, now, old.archived, old.archived_at, old.history_head
             )
-    releases, claims = _unique_changes(schema, outcome.written)
-    history = [(p, _history_entry(p, now)) for p in outcome.written]
-    return Prepared(outcome, now, releases, claims, history)
+    releases, claims = _unique_changes(schema, outcome.written, outcome.claims)
+    return Prepared(outcome, now, releases, claims, [_history_changes(p) for p in outcome.written])
 
 
 def persist(tx: Any, schema: TypeSchema, prepared: Prepared) -> None:
@@ -227,7 +234,7 @@ def persist(tx: Any, schema: TypeSchema, prepared: Prepared) -> None:
     planned = prepared.outcome.written
     creates = [p for p in planned if p.new]
     record_ids, history_ids = tx.allocate(len(creates), len(prepared.history))
-    history = _chained(prepared.history, record_ids, history_ids, now)
+    history = _chained(planned, prepared.history, record_ids, history_ids, now)
     tx.release_unique(type_id, prepared.releases)
     tx.insert_objects(type_id, [p.record for p in creates])
     tx.update_objects(type_id, [p.record for p in planned if not p.new])
@@ -238,19 +245,18 @@ def persist(tx: Any, schema: TypeSchema, prepared: Prepared) -> None:
 
 
 def _chained(
-    history: list[tuple[Planned, HistoryEntry]], record_ids: list[int], ids: list[int], now: int
+    planned: list[Planned], history: list[dict[str, str | None]], record_ids: list[int], ids: list[int], now: int
 ) -> list[HistoryRow]:
-    """Each entry as its record's new newest history row, stamped `now`: it names the record's previous
+    """Each record's history entry (its `history` changes) as its new newest history row, stamped `now`
+    (the transaction's time, also when prepared ahead of it: crm.ahead): it names the record's previous
     head, and the record (written in the same transaction, modified `now`) names it. New records take
-    `record_ids` in order (every written record has one entry, in the order written)."""
+    `record_ids` in order."""
     rows: list[HistoryRow] = []
     new_ids = iter(record_ids)
-    for (p, entry), history_id in zip(history, ids, strict=True):
+    for p, changes, history_id in zip(planned, history, ids, strict=True):
         r = p.record
-        if entry.timestamp != now:  # prepared ahead of this transaction (validated ahead: crm.ahead)
-            entry = HistoryEntry(now, entry.source_type, entry.source_id, entry.changes)
         record_id, created_at = (next(new_ids), now) if p.new else (r.id, r.created_at)
-        rows.append((history_id, record_id, r.history_head, entry))
+        rows.append((history_id, record_id, r.history_head, HistoryEntry(now, HISTORY_SOURCE, None, changes)))
         p.record = StoredObject(record_id, r.properties, created_at, now, r.archived, r.archived_at, history_id)
     if next(new_ids, None) is not None:
         raise AssertionError("more record ids allocated than records created")
@@ -266,9 +272,9 @@ def _without_empty(values: dict[str, str | None]) -> dict[str, str]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def _unique_changes(schema: TypeSchema, planned: list[Planned]) -> tuple[list, list]:
+def _unique_changes(schema: TypeSchema, planned: list[Planned], found: Claims | None) -> tuple[list, list]:
     releases, claims = [], []
-    for name, items in _unique_claims(schema, planned).items():
+    for name, items in (found if found is not None else _unique_claims(schema, planned)).items():
         claims += [(name, value, p) for p, value in items]
     unique = schema.unique_order
     for p in planned:
@@ -282,10 +288,10 @@ def _unique_changes(schema: TypeSchema, planned: list[Planned]) -> tuple[list, l
     return releases, claims
 
 
-def _history_entry(p: Planned, now: int) -> HistoryEntry:
+def _history_changes(p: Planned) -> dict[str, str | None]:
+    """What a write changes, for its history entry: a new record's values (its own dict: neither is changed
+    once prepared), or the values an update sets that differ from the record's."""
     if p.new:
-        changes = dict(p.record.properties)
-    else:
-        before = p.input.existing.properties
-        changes = {k: v for k, v in p.changes.items() if before.get(k) != v}
-    return HistoryEntry(now, HISTORY_SOURCE, None, changes)
+        return p.record.properties
+    before = p.input.existing.properties
+    return {k: v for k, v in p.changes.items() if before.get(k) != v}

@@ -63,7 +63,8 @@ class Failure:
 class Planned:
     input: WriteInput
     changes: dict[str, str | None]
-    record: StoredObject | None = None
+    properties: dict[str, str] | None = None  # the record's values as written (`prepare`)
+    record: StoredObject | None = None  # the record as written (`persist`)
     new: bool = field(init=False)  # creates a record; asked several times per input, so kept
 
     def __post_init__(self) -> None:
@@ -200,13 +201,12 @@ def _check_association_targets(tx: Any, planned: list[Planned], failures: list[F
 
 @dataclass
 class Prepared:
-    """A validated batch's writes, built: all `persist` sends but the ids of new records, which it takes
-    from the store (under SQLite's writer lock) and puts in their rows."""
+    """A validated batch's writes, built: all `persist` sends but the ids of new records and history rows,
+    which it takes from the store (under SQLite's writer lock) as it makes the records' rows."""
 
     outcome: WriteOutcome
     # The time `persist` stamps on the records and history entries it writes. A batch prepared ahead of its
-    # transaction gets the transaction's own here; until `persist`, its updated records still carry the
-    # time they were prepared at (nothing reads it in between).
+    # transaction gets the transaction's own here.
     now: int
     releases: list[tuple[str, str]]  # (property, value) no longer held
     claims: list[tuple[str, str, Planned]]  # (property, value, by whom)
@@ -214,16 +214,9 @@ class Prepared:
 
 
 def prepare(schema: TypeSchema, outcome: WriteOutcome, now: int) -> Prepared:
-    """The records as written (a new one's id still 0), their history entries and unique value changes."""
+    """The records' values as written, their history entries' changes and unique value changes."""
     for p in outcome.written:
-        if p.new:
-            p.record = StoredObject(0, _without_empty(p.changes), now, now)  # persist gives it its id
-        else:
-            old = p.input.existing
-            merged = _without_empty({**old.properties, **p.changes})
-            p.record = StoredObject(
-                old.id, merged, old.created_at, now, old.archived, old.archived_at, old.history_head
-            )
+        p.properties = _without_empty(p.changes if p.new else {**p.input.existing.properties, **p.changes})
     releases, claims = _unique_changes(schema, outcome.written, outcome.claims)
     return Prepared(outcome, now, releases, claims, [_history_changes(p) for p in outcome.written])
 
@@ -247,17 +240,22 @@ def persist(tx: Any, schema: TypeSchema, prepared: Prepared) -> None:
 def _chained(
     planned: list[Planned], history: list[dict[str, str | None]], record_ids: list[int], ids: list[int], now: int
 ) -> list[HistoryRow]:
-    """Each record's history entry (its `history` changes) as its new newest history row, stamped `now`
-    (the transaction's time, also when prepared ahead of it: crm.ahead): it names the record's previous
-    head, and the record (written in the same transaction, modified `now`) names it. New records take
-    `record_ids` in order."""
+    """The records as written (`Planned.record`, modified `now`; new ones take `record_ids` in order) and
+    their history rows: each record's entry (its `history` changes), stamped `now` (the transaction's time,
+    also when prepared ahead of it: crm.ahead), as its new newest row, which names the record's previous
+    head; the record names it."""
     rows: list[HistoryRow] = []
     new_ids = iter(record_ids)
     for p, changes, history_id in zip(planned, history, ids, strict=True):
-        r = p.record
-        record_id, created_at = (next(new_ids), now) if p.new else (r.id, r.created_at)
-        rows.append((history_id, record_id, r.history_head, HistoryEntry(now, HISTORY_SOURCE, None, changes)))
-        p.record = StoredObject(record_id, r.properties, created_at, now, r.archived, r.archived_at, history_id)
+        old = p.input.existing
+        if old is None:
+            p.record = StoredObject(next(new_ids), p.properties, now, now, False, None, history_id)
+        else:
+            p.record = StoredObject(
+                old.id, p.properties, old.created_at, now, old.archived, old.archived_at, history_id
+            )
+        previous = None if old is None else old.history_head
+        rows.append((history_id, p.record.id, previous, HistoryEntry(now, HISTORY_SOURCE, None, changes)))
     if next(new_ids, None) is not None:
         raise AssertionError("more record ids allocated than records created")
     return rows
@@ -292,6 +290,6 @@ def _history_changes(p: Planned) -> dict[str, str | None]:
     """What a write changes, for its history entry: a new record's values (its own dict: neither is changed
     once prepared), or the values an update sets that differ from the record's."""
     if p.new:
-        return p.record.properties
+        return p.properties
     before = p.input.existing.properties
     return {k: v for k, v in p.changes.items() if before.get(k) != v}

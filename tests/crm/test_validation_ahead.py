@@ -6,6 +6,7 @@ definition change) between the two, and check the outcome is what validating ins
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -198,6 +199,38 @@ def test_a_conflict_after_a_plan_held_runs_the_batch_again_inside(service, porta
     status, body = service.batch_upsert(portal_id, "tasks", upsert_body(["warm", "fresh"], "again"))
     assert status == 200 and [r["new"] for r in body["results"]] == [False, True]
     assert recorder.calls == ([False, True] if service.store.is_sqlite else [True, True])
+
+
+def test_an_attempt_that_wrote_and_rolled_back_leaves_the_parsed_values_to_the_next(service, portal_id, monkeypatch):
+    """The values an input was normalized to before the transaction are shared by every attempt (and by the
+    records and history an attempt makes of them): an attempt that persisted its batch, then lost a race and
+    rolled back, must leave them as parsed, and the next attempt writes them."""
+    service.batch_upsert(portal_id, "tasks", upsert_body(["kept"], "first"))
+    parse, persist, parsed, failed = records.parse_upsert, records.persist, [], []
+
+    def parse_and_keep(*args: Any) -> records.UpsertBatch:
+        batch = parse(*args)
+        parsed.append((batch, copy.deepcopy([item.normalized for item in batch.inputs])))
+        return batch
+
+    def persist_then_conflict(*args: Any) -> None:
+        persist(*args)  # the batch's rows are written (rolled back with the attempt)
+        if not failed:
+            failed.append(True)
+            raise WriteConflict("a claim lost a race")
+
+    monkeypatch.setattr(records, "parse_upsert", parse_and_keep)
+    monkeypatch.setattr(records, "persist", persist_then_conflict)
+    status, body = service.batch_upsert(portal_id, "tasks", upsert_body(["kept", "fresh"], "second"))
+    assert status == 200 and failed and [r["new"] for r in body["results"]] == [False, True]
+    [(batch, as_parsed)] = parsed
+    assert [item.normalized for item in batch.inputs] == as_parsed
+    for key in ("kept", "fresh"):
+        stored = service.read(
+            portal_id, "tasks", key, "ext_id", ReadOptions(("hs_task_subject",), ("hs_task_subject",))
+        )
+        assert stored["properties"]["hs_task_subject"] == "second"
+        assert stored["propertiesWithHistory"]["hs_task_subject"][0]["value"] == "second"
 
 
 def traced_with_a_bad_value() -> dict[str, Any]:

@@ -73,6 +73,18 @@ def test_upsert_answers_with_all_properties_and_echoes_trace_ids(client):
     assert result["properties"]["hs_timestamp"] == "2024-01-01T00:00:00.000Z"
 
 
+def test_an_update_answers_with_its_record_s_own_times(client):
+    """The answer's system values are the record's: created when it was created, modified now."""
+    task_key_property(client)
+    created = upsert(client, "tasks", [upsert_input("k", task("first"))]).json()["results"][0]
+    time.sleep(0.005)  # a later millisecond
+    updated = upsert(client, "tasks", [upsert_input("k", task("second"))]).json()["results"][0]
+    assert updated["new"] is False and updated["id"] == created["id"]
+    assert updated["createdAt"] == updated["properties"]["hs_createdate"] == created["createdAt"]
+    assert updated["updatedAt"] == updated["properties"]["hs_lastmodifieddate"] > created["updatedAt"]
+    assert updated["properties"]["hs_object_id"] == updated["id"]
+
+
 def test_upsert_of_0_27_on_the_dated_path(client):
     task_key_property(client)
     response = upsert(client, "0-27", [upsert_input("x", task("by id"))], DATED)

@@ -205,7 +205,7 @@ def validated_writes(
     failures = sorted(failures + outcome.failures, key=lambda f: f.input.index)
     if failures and not batch.multi_status_enabled(traces):
         raise whole_batch_error(failures, ctx.portal_id)
-    return prepare(schema, WriteOutcome(outcome.written, failures, outcome.claims), now_ms())
+    return prepare(schema, WriteOutcome(outcome.written, failures, outcome.unique_claims), now_ms())
 
 
 def _commit(ctx: Ctx, schema: TypeSchema, prepared: Prepared, started: int, success: int) -> AfterCommit:

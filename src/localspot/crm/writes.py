@@ -79,7 +79,9 @@ Claims = dict[str, list[tuple[Planned, str]]]
 class WriteOutcome:
     written: list[Planned]
     failures: list[Failure]
-    claims: Claims | None = None  # the written inputs' claims, if validation kept them (`prepare` needs them)
+    # The written inputs' unique claims as validation found them, which spares `prepare` finding them again
+    # (None: some planned input was refused after they were found, and `prepare` finds them for the rest).
+    unique_claims: Claims | None = None
 
 
 def validate(tx: Any, schema: TypeSchema, inputs: list[WriteInput], portal_id: int) -> WriteOutcome:
@@ -105,7 +107,6 @@ def validate(tx: Any, schema: TypeSchema, inputs: list[WriteInput], portal_id: i
     claims = _unique_claims(schema, planned)
     written = _check_association_targets(tx, _check_unique_values(tx, schema, planned, claims, failures), failures)
     failures.sort(key=lambda f: f.input.index)
-    # Claims found for inputs since refused would be claimed by none: `prepare` finds the others' again.
     return WriteOutcome(written, failures, claims if len(written) == len(planned) else None)
 
 
@@ -201,8 +202,10 @@ def _check_association_targets(tx: Any, planned: list[Planned], failures: list[F
 
 @dataclass
 class Prepared:
-    """A validated batch's writes, built: all `persist` sends but the ids of new records and history rows,
-    which it takes from the store (under SQLite's writer lock) as it makes the records' rows."""
+    """A validated batch's writes, ready: the records' values (`Planned.properties`), their history
+    entries' changes and the unique values to release and claim. `persist` takes the ids of new records and
+    history rows from the store (under SQLite's writer lock), makes the records and history rows, and
+    writes them."""
 
     outcome: WriteOutcome
     # The time `persist` stamps on the records and history entries it writes. A batch prepared ahead of its
@@ -217,7 +220,7 @@ def prepare(schema: TypeSchema, outcome: WriteOutcome, now: int) -> Prepared:
     """The records' values as written, their history entries' changes and unique value changes."""
     for p in outcome.written:
         p.properties = _without_empty(p.changes if p.new else {**p.input.existing.properties, **p.changes})
-    releases, claims = _unique_changes(schema, outcome.written, outcome.claims)
+    releases, claims = _unique_changes(schema, outcome.written, outcome.unique_claims)
     return Prepared(outcome, now, releases, claims, [_history_changes(p) for p in outcome.written])
 
 
@@ -256,8 +259,6 @@ def _chained(
             )
         previous = None if old is None else old.history_head
         rows.append((history_id, p.record.id, previous, HistoryEntry(now, HISTORY_SOURCE, None, changes)))
-    if next(new_ids, None) is not None:
-        raise AssertionError("more record ids allocated than records created")
     return rows
 
 
@@ -287,8 +288,9 @@ def _unique_changes(schema: TypeSchema, planned: list[Planned], found: Claims | 
 
 
 def _history_changes(p: Planned) -> dict[str, str | None]:
-    """What a write changes, for its history entry: a new record's values (its own dict: neither is changed
-    once prepared), or the values an update sets that differ from the record's."""
+    """What a write changes, for its history entry: a new record's values (the dict `Planned.properties`
+    itself, often the input's values normalized ahead: none of them is changed once prepared), or the
+    values an update sets that differ from the record's."""
     if p.new:
         return p.properties
     before = p.input.existing.properties

@@ -15,17 +15,10 @@ from localspot.store.base import HistoryEntry, StoredObject
 HISTORY_SOURCE = "INTEGRATION"  # what HubSpot records for writes made through a private app's token
 
 
-def system_values(record: StoredObject) -> dict[str, str]:
-    """A record's system values by kind (SYSTEM_VALUES' values)."""
-    return {
-        "id": str(record.id),
-        "created_at": iso_from_ms(record.created_at),
-        "updated_at": iso_from_ms(record.updated_at),
-    }
-
-
 def system_value(kind: str, record: StoredObject) -> str:
-    return system_values(record)[kind]
+    if kind == "id":
+        return str(record.id)
+    return iso_from_ms(record.created_at if kind == "created_at" else record.updated_at)
 
 
 def selected_properties(schema: TypeSchema, record: StoredObject, names: Iterable[str]) -> dict[str, str | None]:
@@ -81,16 +74,20 @@ def public_object(
 
     `properties` None: everything the record holds, plus its system values (the form batch writes answer
     with; a batch answers with a hundred, so the record's times are formatted once for both places)."""
-    by_kind = system_values(record)
+    record_id = str(record.id)
+    created, updated = iso_from_ms(record.created_at), iso_from_ms(record.updated_at)
     if properties is None:
         properties = dict(record.properties)
+        # `system_value`'s values, by kind, from the three made once above: through `system_value` (or a
+        # function making such a dict for every record) a batch read took 2.5% more instructions.
+        by_kind = {"id": record_id, "created_at": created, "updated_at": updated}
         for name, kind in schema.system_values:
             properties[name] = by_kind[kind]
     out: dict[str, Any] = {
-        "id": by_kind["id"],
+        "id": record_id,
         "properties": properties,
-        "createdAt": by_kind["created_at"],
-        "updatedAt": by_kind["updated_at"],
+        "createdAt": created,
+        "updatedAt": updated,
         "archived": record.archived,
     }
     if record.archived_at is not None:
@@ -98,7 +95,7 @@ def public_object(
     for key, value in extra.items():
         if value is not None:
             out[key] = value
-    out["url"] = record_url(portal_id, schema.object_type.object_type_id, by_kind["id"])
+    out["url"] = record_url(portal_id, schema.object_type.object_type_id, record_id)
     return out
 
 

@@ -65,15 +65,7 @@ def _request(spec: Spec, manifest: Manifest, rng: random.Random, head: str, i: i
     if spec.op == "get":
         _, record_id = rng.choice(manifest.sample)
         return f"GET /crm/v3/objects/tasks/{record_id} HTTP/1.1\r\n{head}\r\n".encode()
-    if spec.op == "upsert":
-        half = w.BATCH // 2
-        new_keys = [f"n{spec.run_tag}-{i}-{j}" for j in range(half)]
-        existing = [(k, w.key_number(k)) for k, _ in w.pick(rng, manifest.sample, half)]
-        path, body = "batch/upsert", w.upsert_body(new_keys, existing, revision=i + 1)
-    elif spec.op == "create":
-        path, body = "batch/create", w.create_body(rng.choices(manifest.contact_ids, k=w.BATCH), seed=i * w.BATCH)
-    else:
-        path, body = "batch/read", w.read_body([k for k, _ in w.pick(rng, manifest.sample, w.BATCH)])
+    path, body = w.batch_request(spec.op, manifest, rng, i, spec.run_tag)
     payload = orjson.dumps(body)
     return (
         f"POST /crm/v3/objects/tasks/{path} HTTP/1.1\r\n{head}"

@@ -102,6 +102,19 @@ def contact_body(first: int, count: int) -> dict[str, Any]:
     }
 
 
+def batch_request(op: str, manifest: Manifest, rng: random.Random, i: int, run_tag: str) -> tuple[str, dict[str, Any]]:
+    """The `i`-th batch request of an operation (`upsert`, `create`, `read`) as (path under the tasks type,
+    body); `run_tag` keeps each run's new upsert keys its own."""
+    if op == "upsert":
+        half = BATCH // 2
+        new_keys = [f"n{run_tag}-{i}-{j}" for j in range(half)]
+        existing = [(k, key_number(k)) for k, _ in pick(rng, manifest.sample, half)]
+        return "batch/upsert", upsert_body(new_keys, existing, revision=i + 1)
+    if op == "create":
+        return "batch/create", create_body(rng.choices(manifest.contact_ids, k=BATCH), seed=i * BATCH)
+    return "batch/read", read_body([k for k, _ in pick(rng, manifest.sample, BATCH)])
+
+
 def key_number(key: str) -> int:
     return int(key[1:])
 

@@ -20,6 +20,12 @@ GC_YOUNG_THRESHOLD = 20_000  # see app_from_env
 
 def app_from_env():  # noqa: ANN201 - uvicorn factory; each worker builds its app from the environment
     app = create_app(Settings.from_env())
+    settle_worker_gc()
+    return app
+
+
+def settle_worker_gc() -> None:
+    """The garbage collector's settings of a worker whose app is built (also bench.instructions')."""
     # What exists now (imported modules, the app, its routes: ~75,000 objects) lives as long as the
     # worker. Frozen, it is out of the cyclic garbage collector's sight: the full collections that come
     # every few hundred batches under load no longer walk it (25 ms each, a p99 spike).
@@ -30,7 +36,6 @@ def app_from_env():  # noqa: ANN201 - uvicorn factory; each worker builds its ap
     # nothing and moved what was in flight to older generations, which full collections walk. At
     # 20,000: 1.8% fewer instructions per batch upsert (callgrind, in-process, docs/benchmarks.md).
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
-    return app
 
 
 def banner(settings: Settings, tokens: list[str]) -> str:

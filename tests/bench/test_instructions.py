@@ -1,9 +1,12 @@
-"""`bench.instructions` serves real batches through two apps on a SQLite copy (what each run under
-callgrind does), and turns two runs' counts into a count per batch."""
+"""`bench.instructions` serves real batches through two apps on a SQLite copy, as two workers would (what
+each run under callgrind does), and turns two runs' counts into a count per batch."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,39 +22,69 @@ def tiny_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, populate
     return path, populate.populate(f"sqlite:///{path}", TINY)
 
 
+@pytest.fixture
+def copy(tiny_store, tmp_path: Path) -> Path:
+    populate.copy_sqlite(tiny_store[0], tmp_path / "copy.db")
+    return tmp_path / "copy.db"
+
+
+@pytest.fixture
+def worker_gc() -> Iterator[None]:
+    """The apps are given a worker's garbage collector settings: this test process gets its own back."""
+    threshold = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*threshold)
+
+
 def _tasks(path: Path) -> int:
     with sqlite3.connect(path) as conn:
         return conn.execute("SELECT count(*) FROM objects WHERE object_type_id = '0-27'").fetchone()[0]
 
 
-def test_a_run_serves_its_batches_as_two_workers_would(tiny_store, tmp_path: Path) -> None:
-    source, manifest = tiny_store
-    copy = tmp_path / "copy.db"
-    populate.copy_sqlite(source, copy)
+def test_a_run_serves_its_batches(tiny_store, copy: Path, worker_gc) -> None:
+    _, manifest = tiny_store
     instructions.serve("upsert", 3, copy, manifest, prepared=5)
     # Each upsert batch creates half of its inputs (the warm-up's and the run's): they were really written.
     assert _tasks(copy) == TINY + (instructions.WARM_UP + 3) * 50
-    instructions.serve("read", 3, copy, manifest, prepared=5)  # a batch answered other than 200 raises
+    instructions.serve("read", 3, copy, manifest, prepared=5)
     assert _tasks(copy) == TINY + (instructions.WARM_UP + 3) * 50
 
 
+def test_the_apps_are_two_workers_validating_ahead(copy: Path, worker_gc) -> None:
+    apps = instructions.worker_apps(copy)
+    try:
+        assert len(apps) == 2 and apps[0].state.service is not apps[1].state.service
+        assert all(app.state.service.validates_ahead for app in apps)
+        assert gc.get_threshold()[0] > 700  # a worker's young-generation threshold, not the default
+    finally:
+        for app in apps:
+            app.state.service.store.dispose()
+
+
+def test_a_batch_answered_other_than_200_stops_the_run(copy: Path, worker_gc) -> None:
+    """A failing batch costs other instructions than a served one: it must not be counted as one."""
+    apps = instructions.worker_apps(copy)
+    try:
+        with pytest.raises(RuntimeError, match="answered 400"):
+            asyncio.run(instructions.answer(apps[0], "/crm/v3/objects/tasks/batch/upsert", b'{"inputs": 1}'))
+    finally:
+        for app in apps:
+            app.state.service.store.dispose()
+
+
 def test_the_runs_send_the_same_first_requests_whatever_their_length(tiny_store) -> None:
-    """The difference of two runs is then the cost of the batches one ran beyond the other."""
+    """The difference of two runs is then the cost of the batches one served beyond the other."""
     _, manifest = tiny_store
     for op in instructions.OPERATIONS:
         assert instructions.requests(op, manifest, 5)[:3] == instructions.requests(op, manifest, 3)
 
 
-def test_the_count_per_batch_is_the_difference_of_two_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    runs = []
-    monkeypatch.setattr(instructions.shutil, "which", lambda name: f"/usr/bin/{name}")
-    monkeypatch.setattr(instructions.populate, "cached_sqlite", lambda size: (Path("unused"), None))
-    monkeypatch.setattr(instructions.populate, "CACHE_DIR", tmp_path)
-
-    def counted(op: str, batches: int, work_dir: Path) -> int:
-        runs.append((op, batches))
-        return 5_000_000 + 7_000 * batches  # start-up, then 7,000 a batch
-
-    monkeypatch.setattr(instructions, "counted", counted)
-    assert instructions.per_batch("upsert", few=10, many=30) == 7_000
-    assert sorted(runs) == [("upsert", 10), ("upsert", 30)]
+def test_the_count_per_batch_is_the_difference_of_two_runs() -> None:
+    stderr = (
+        "==4242== Events    : Ir\n==4242== Collected : 5634389887\n==4242==\n==4242== I   refs:      5,634,389,887\n"
+    )
+    assert instructions.collected(stderr) == 5_634_389_887
+    with pytest.raises(RuntimeError, match="no count"):
+        instructions.collected("valgrind: failed to start tool 'callgrind'")
+    assert instructions.per_batch(5_000_000 + 7_000 * 10, 5_000_000 + 7_000 * 30, few=10, many=30) == 7_000

@@ -2,7 +2,7 @@
 that varies far less with the machine's speed than `make bench`'s figures (those varied by a third within
 an hour on the same code, docs/benchmarks.md).
 
-    python -m bench.instructions upsert          # instructions per batch upsert (about 6 minutes)
+    python -m bench.instructions upsert          # instructions per batch upsert (about 3 minutes on 2 cores)
     python -m bench.instructions read
 
 Two Starlette apps, as two `--workers` processes build them (batch upserts validated ahead of the writer

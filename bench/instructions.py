@@ -2,18 +2,22 @@
 that varies far less with the machine's speed than `make bench`'s figures (those varied by a third within
 an hour on the same code, docs/benchmarks.md).
 
-    python -m bench.instructions upsert          # instructions per batch upsert (about 3 minutes on 2 cores)
+    python -m bench.instructions upsert          # instructions per batch upsert (1-3 minutes on 2 cores)
     python -m bench.instructions read
+    python -m bench.instructions upsert --size 1000000   # what a store of 1,000,000 records adds
 
 Two Starlette apps, as two `--workers` processes build them (batch upserts validated ahead of the writer
-lock), serve a copy of the cached 10,000-record SQLite store (an upsert batch adds 50 records, so the
-counted batches run on 10,000-25,000); requests go straight to the apps over ASGI, taking turns between
-them: no server, no sockets, no load generator. The program runs under callgrind twice, with FEW and MANY
-batches, and the count per batch is the difference of the two counts over the difference of the batches:
-start-up, imports, the warm-up and the building of the requests (both runs build as many, with the
-benchmark's bodies, bench.workload) are in both counts and drop out. String hashing is fixed
-(PYTHONHASHSEED); what still varies is the WAL checkpoint thread, which runs by the clock: the counts
-repeated to within about 1.5% here. Needs valgrind (Debian: `apt install valgrind`).
+lock), serve a copy of the cached 10,000-record SQLite store, or of the size `--size` names (an upsert
+batch adds 50 records: at 10,000 the counted batches run on 10,000-25,000); requests go straight to the
+apps over ASGI, taking turns between them: no server, no sockets, no load generator. The program runs
+under callgrind twice, with FEW and MANY batches, and the count per batch is the difference of the two
+counts over the difference of the batches: start-up, imports, the warm-up and the building of the
+requests (both runs build as many, with the benchmark's bodies, bench.workload) are in both counts and
+drop out. String hashing is fixed (PYTHONHASHSEED); what still varies is the WAL checkpoint thread, which
+runs by the clock: the counts repeated to within about 1.5% here. The count is also given by the object
+file the code is in (the interpreter, SQLite, the C library...), from callgrind's profile: what a change
+or a larger store moves. callgrind counts the program's own instructions, not the kernel's (its system
+calls: reading pages, for one). Needs valgrind (Debian: `apt install valgrind`).
 
 `--run N --copy FILE` serves N batches on FILE without valgrind (what each counted run does). It counts the
 `localspot` it imports: with PYTHONPATH at another checkout's `src`, that one (from b50d2a3 on, which has
@@ -31,7 +35,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections import Counter
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -45,6 +52,13 @@ TOKEN = "pat-bench-instructions"
 OPERATIONS = ("upsert", "read")
 WARM_UP = 4  # batches before the counted ones: caches filled, statements compiled
 COLLECTED = re.compile(r"Collected : (\d+)")
+SHOWN_M = 0.05  # a file below this many million instructions per batch is counted under "other"
+
+
+@dataclass
+class Count:
+    total: int  # all the run's instructions (callgrind's `Collected`)
+    by_library: dict[str, int]  # the same by object file (`libsqlite3.so.0.8.6`): each function's own
 
 
 def requests(op: str, manifest: w.Manifest, count: int) -> list[tuple[str, bytes]]:
@@ -125,13 +139,15 @@ async def answer(app: object, path: str, body: bytes) -> None:
         raise RuntimeError(f"{path} answered {sent[0]['status']}: {answered[:300]!r}")
 
 
-def counted(op: str, batches: int, source: Path, work_dir: Path) -> int:
-    """Instructions of one run of `batches` batches under callgrind, on a fresh copy of `source`."""
+def counted(op: str, batches: int, size: int, source: Path, work_dir: Path) -> Count:
+    """Instructions of one run of `batches` batches under callgrind, on a fresh copy of `source` (`size` records)."""
     database = work_dir / f"instructions-{op}-{batches}.db"
+    profile = work_dir / f"callgrind-{op}-{batches}.out"
     populate.copy_sqlite(source, database)
     command = [sys.executable, "-m", "bench.instructions", op, "--run", str(batches), "--copy", str(database)]
+    command += ["--size", str(size)]
     done = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={profile}", *command],
         capture_output=True,
         text=True,
         check=False,
@@ -139,7 +155,8 @@ def counted(op: str, batches: int, source: Path, work_dir: Path) -> int:
     )
     if done.returncode != 0:
         raise RuntimeError(f"callgrind run failed ({done.returncode}): {done.stderr[-2000:]}")
-    return collected(done.stderr)
+    with profile.open() as lines:
+        return Count(collected(done.stderr), by_library(lines))
 
 
 def collected(stderr: str) -> int:
@@ -150,19 +167,61 @@ def collected(stderr: str) -> int:
     return int(found.group(1))
 
 
+def by_library(profile: Iterable[str]) -> dict[str, int]:
+    """The instructions of a callgrind profile's lines (its out file, one event: Ir), by the name of the
+    object file their code is in. Callgrind's format: `ob=` names the object of the functions that follow
+    (`ob=(3) /usr/lib/libsqlite3.so`, then `ob=(3)`: `cob=` may name an id first); a cost line is a
+    position and a count; the line after `calls=` is the call's inclusive cost, counted in the callee."""
+    objects: dict[str, str] = {}
+    totals: Counter[str] = Counter()
+    current, call_cost_next = "???", False
+    for line in profile:
+        if call_cost_next:
+            call_cost_next = False
+        elif line[:1].isdigit() or line[:1] in "+-*":
+            position_and_count = line.split()
+            if len(position_and_count) > 1:
+                totals[current] += int(position_and_count[1])
+        elif line.startswith(("ob=", "cob=")):
+            name = _object_named(line.split("=", 1)[1].strip(), objects)
+            current = name if line.startswith("ob=") else current
+        elif line.startswith("calls="):
+            call_cost_next = True
+    return {Path(name).name: count for name, count in totals.items()}
+
+
+def _object_named(spec: str, objects: dict[str, str]) -> str:
+    """`(3) /usr/lib/libsqlite3.so` (naming id 3), `(3)` (a named id) or a bare name."""
+    if not spec.startswith("("):
+        return spec
+    ref, _, name = spec.partition(" ")
+    if name:
+        objects[ref] = name
+    return objects.get(ref, ref)
+
+
 def per_batch(low: int, high: int, few: int = FEW, many: int = MANY) -> float:
     """The count per batch of two runs' counts, of `few` and of `many` batches."""
     return (high - low) / (many - few)
 
 
-def measure(op: str) -> float:
-    """Instructions per batch of `op`: the two runs at once (one per core)."""
+def per_batch_by_library(low: Count, high: Count, few: int = FEW, many: int = MANY) -> dict[str, float]:
+    """Each object file's count per batch, the largest first; those under SHOWN_M million together as "other"."""
+    names = high.by_library.keys() | low.by_library.keys()
+    counts = {n: per_batch(low.by_library.get(n, 0), high.by_library.get(n, 0), few, many) for n in names}
+    shown = {n: c for n, c in sorted(counts.items(), key=lambda kv: -kv[1]) if c >= SHOWN_M * 1e6}
+    return {**shown, "other": sum(counts.values()) - sum(shown.values())}
+
+
+def measure(op: str, size: int = SIZE) -> tuple[float, dict[str, float]]:
+    """Instructions per batch of `op` on a store of `size` records, in all and by object file: the two runs
+    at once (one per core)."""
     if shutil.which("valgrind") is None:
         raise SystemExit("bench.instructions needs valgrind (Debian: apt install valgrind)")
-    source, _ = populate.cached_sqlite(SIZE)  # built before the runs, not by both at once
+    source, _ = populate.cached_sqlite(size)  # built before the runs, not by both at once
     with tempfile.TemporaryDirectory(dir=populate.CACHE_DIR) as tmp, ThreadPoolExecutor(2) as pool:
-        low, high = pool.map(lambda n: counted(op, n, source, Path(tmp)), (FEW, MANY))
-    return per_batch(low, high)
+        low, high = pool.map(lambda n: counted(op, n, size, source, Path(tmp)), (FEW, MANY))
+    return per_batch(low.total, high.total), per_batch_by_library(low, high)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -170,16 +229,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("op", choices=OPERATIONS)
     parser.add_argument("--run", type=int, help="serve this many batches, uncounted (what a counted run does)")
     parser.add_argument("--copy", type=Path, help="with --run: a copy of the cached store to serve (it is written)")
+    parser.add_argument("--size", type=int, default=SIZE, help="records in the cached store (built if missing)")
     args = parser.parse_args(argv)
+    if args.size < 1:
+        parser.error("--size needs a number of records (1 or more)")
     if args.run is None:
         if args.copy is not None:
             parser.error("--copy goes with --run")
-        count = measure(args.op)
-        print(f"{args.op}: {count / 1e6:.2f} M instructions per batch (callgrind; {MANY} batches less {FEW})")
+        count, libraries = measure(args.op, args.size)
+        print(f"{args.op}: {count / 1e6:.2f} M instructions per batch (callgrind; {MANY} batches less {FEW}; ", end="")
+        print(f"a store of {args.size:,} records)")
+        for name, n in libraries.items():
+            print(f"  {name:<40} {n / 1e6:6.2f} M")
         return
     if args.run < 0 or args.copy is None:
         parser.error("--run needs a number of batches (0 or more) and --copy: a copy of the cached store")
-    serve(args.op, args.run, args.copy, populate.cached_sqlite(SIZE)[1], prepared=max(args.run, MANY))
+    serve(args.op, args.run, args.copy, populate.cached_sqlite(args.size)[1], prepared=max(args.run, MANY))
 
 
 if __name__ == "__main__":

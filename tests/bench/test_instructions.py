@@ -88,3 +88,70 @@ def test_the_count_per_batch_is_the_difference_of_two_runs() -> None:
     with pytest.raises(RuntimeError, match="no count"):
         instructions.collected("valgrind: failed to start tool 'callgrind'")
     assert instructions.per_batch(5_000_000 + 7_000 * 10, 5_000_000 + 7_000 * 30, few=10, many=30) == 7_000
+
+
+# A callgrind profile's lines, shortened from a real one (`--callgrind-out-file`).
+PROFILE = """\
+# callgrind format
+version: 1
+positions: line
+events: Ir
+summary: 1200
+
+ob=(2) ???
+fl=(52) ???
+fn=(1814) 0x0000000004936720
+0 100
+cob=(6) /root/.pyenv/versions/3.11.7/lib/libpython3.11.so.1.0
+cfi=(163) Objects/obmalloc.c
+cfn=(1816) PyMem_Free
+calls=665207 650
+0 9999
+
+ob=(6)
+fl=(163)
+fn=(1816)
+650 300
++2 200
+* 50
+cob=(7) /usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6
+cfn=(9) sqlite3_step
+calls=1 0
++1 7777
+-3
+ob=(7)
+fl=(8) ???
+fn=(9)
+0 500
+fi=(10) btree.c
++4 50
+
+totals: 1200
+"""
+
+
+def test_a_runs_instructions_are_summed_by_the_file_their_code_is_in() -> None:
+    """Each function's own instructions, by the object file `ob=` names (once, then by its id, which a
+    `cob=` may name first); a call's inclusive cost is its callee's, not counted again."""
+    assert instructions.by_library(PROFILE.splitlines(keepends=True)) == {
+        "???": 100,
+        "libpython3.11.so.1.0": 300 + 200 + 50,
+        "libsqlite3.so.0.8.6": 500 + 50,
+    }
+
+
+def test_each_files_count_per_batch_is_the_difference_of_two_runs() -> None:
+    low = instructions.Count(0, {"libpython": 1_000_000, "libsqlite3": 500_000, "libtiny": 10, "libgone": 30})
+    high = instructions.Count(0, {"libpython": 1_000_000 + 20 * 3_000_000, "libsqlite3": 500_000 + 20 * 60_000})
+    high.by_library["libtiny"] = 10 + 20 * 1_000
+    per_batch = instructions.per_batch_by_library(low, high, few=10, many=30)
+    # The largest first; files under SHOWN_M million a batch go together as "other" (a file only one run
+    # had counts too).
+    assert list(per_batch) == ["libpython", "libsqlite3", "other"]
+    assert per_batch == {"libpython": 3_000_000, "libsqlite3": 60_000, "other": 1_000 - 30 / 20}
+
+
+def test_the_size_of_the_store_must_be_a_number_of_records(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        instructions.main(["upsert", "--size", "0"])
+    assert "--size needs a number of records" in capsys.readouterr().err

@@ -52,13 +52,15 @@ TOKEN = "pat-bench-instructions"
 OPERATIONS = ("upsert", "read")
 WARM_UP = 4  # batches before the counted ones: caches filled, statements compiled
 COLLECTED = re.compile(r"Collected : (\d+)")
-SHOWN_M = 0.05  # a file below this many million instructions per batch is counted under "other"
+SHOWN_MIN = 50_000  # an object file whose count per batch is smaller (either way) is counted under "other"
+# `ob=(3) /usr/lib/libsqlite3.so` names id 3 (the space is optional); `ob=(3)` refers to it.
+COMPRESSED_NAME = re.compile(r"\((\d+)\)\s*(.*)")
 
 
 @dataclass
 class Count:
     total: int  # all the run's instructions (callgrind's `Collected`)
-    by_library: dict[str, int]  # the same by object file (`libsqlite3.so.0.8.6`): each function's own
+    by_library: dict[str, int]  # the same, split by the object file (`libsqlite3.so.0.8.6`) their code is in
 
 
 def requests(op: str, manifest: w.Manifest, count: int) -> list[tuple[str, bytes]]:
@@ -145,7 +147,7 @@ def counted(op: str, batches: int, size: int, source: Path, work_dir: Path) -> C
     profile = work_dir / f"callgrind-{op}-{batches}.out"
     populate.copy_sqlite(source, database)
     command = [sys.executable, "-m", "bench.instructions", op, "--run", str(batches), "--copy", str(database)]
-    command += ["--size", str(size)]
+    command = [*command, "--size", str(size)]
     done = subprocess.run(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={profile}", *command],
         capture_output=True,
@@ -170,34 +172,44 @@ def collected(stderr: str) -> int:
 def by_library(profile: Iterable[str]) -> dict[str, int]:
     """The instructions of a callgrind profile's lines (its out file, one event: Ir), by the name of the
     object file their code is in. Callgrind's format: `ob=` names the object of the functions that follow
-    (`ob=(3) /usr/lib/libsqlite3.so`, then `ob=(3)`: `cob=` may name an id first); a cost line is a
-    position and a count; the line after `calls=` is the call's inclusive cost, counted in the callee."""
+    (`cob=` may name an id first); a cost line is its positions (`positions:`, `line` by default), then
+    its count; the line after `calls=` is the call's inclusive cost, counted in the callee. The counts
+    must add up to the profile's `totals:`: a line misread would not go unnoticed."""
     objects: dict[str, str] = {}
     totals: Counter[str] = Counter()
-    current, call_cost_next = "???", False
+    current, positions, call_cost_next, expected = "???", 1, False, None
     for line in profile:
         if call_cost_next:
             call_cost_next = False
         elif line[:1].isdigit() or line[:1] in "+-*":
-            position_and_count = line.split()
-            if len(position_and_count) > 1:
-                totals[current] += int(position_and_count[1])
+            fields = line.split()
+            if len(fields) > positions:
+                totals[Path(current).name] += int(fields[positions])
         elif line.startswith(("ob=", "cob=")):
             name = _object_named(line.split("=", 1)[1].strip(), objects)
             current = name if line.startswith("ob=") else current
         elif line.startswith("calls="):
             call_cost_next = True
-    return {Path(name).name: count for name, count in totals.items()}
+        elif line.startswith("positions:"):
+            positions = len(line.split(":", 1)[1].split())
+        elif line.startswith("totals:"):
+            expected = int(line.split()[1])
+    if expected is not None and expected != sum(totals.values()):
+        raise RuntimeError(
+            f"callgrind profile read as {sum(totals.values()):,} instructions, its totals say {expected:,}"
+        )
+    return dict(totals)
 
 
 def _object_named(spec: str, objects: dict[str, str]) -> str:
     """`(3) /usr/lib/libsqlite3.so` (naming id 3), `(3)` (a named id) or a bare name."""
-    if not spec.startswith("("):
+    compressed = COMPRESSED_NAME.fullmatch(spec)
+    if compressed is None:
         return spec
-    ref, _, name = spec.partition(" ")
+    ref, name = compressed.groups()
     if name:
         objects[ref] = name
-    return objects.get(ref, ref)
+    return objects.get(ref, f"({ref})")
 
 
 def per_batch(low: int, high: int, few: int = FEW, many: int = MANY) -> float:
@@ -206,10 +218,10 @@ def per_batch(low: int, high: int, few: int = FEW, many: int = MANY) -> float:
 
 
 def per_batch_by_library(low: Count, high: Count, few: int = FEW, many: int = MANY) -> dict[str, float]:
-    """Each object file's count per batch, the largest first; those under SHOWN_M million together as "other"."""
+    """Each object file's count per batch, the largest first; those under SHOWN_MIN (either way) as "other"."""
     names = high.by_library.keys() | low.by_library.keys()
     counts = {n: per_batch(low.by_library.get(n, 0), high.by_library.get(n, 0), few, many) for n in names}
-    shown = {n: c for n, c in sorted(counts.items(), key=lambda kv: -kv[1]) if c >= SHOWN_M * 1e6}
+    shown = {n: c for n, c in sorted(counts.items(), key=lambda kv: -kv[1]) if abs(c) >= SHOWN_MIN}
     return {**shown, "other": sum(counts.values()) - sum(shown.values())}
 
 
@@ -237,8 +249,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.copy is not None:
             parser.error("--copy goes with --run")
         count, libraries = measure(args.op, args.size)
-        print(f"{args.op}: {count / 1e6:.2f} M instructions per batch (callgrind; {MANY} batches less {FEW}; ", end="")
-        print(f"a store of {args.size:,} records)")
+        where = f"callgrind; {MANY} batches less {FEW}; a store of {args.size:,} records"
+        print(f"{args.op}: {count / 1e6:.2f} M instructions per batch ({where})")
         for name, n in libraries.items():
             print(f"  {name:<40} {n / 1e6:6.2f} M")
         return

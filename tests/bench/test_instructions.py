@@ -96,7 +96,7 @@ PROFILE = """\
 version: 1
 positions: line
 events: Ir
-summary: 1200
+summary: 1205
 
 ob=(2) ???
 fl=(52) ???
@@ -114,41 +114,66 @@ fn=(1816)
 650 300
 +2 200
 * 50
-cob=(7) /usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6
+cob=(7)/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6
 cfn=(9) sqlite3_step
 calls=1 0
 +1 7777
 -3
++1 5
 ob=(7)
 fl=(8) ???
 fn=(9)
 0 500
 fi=(10) btree.c
 +4 50
+jump=3 +2
++2
 
-totals: 1200
+totals: 1205
 """
 
 
 def test_a_runs_instructions_are_summed_by_the_file_their_code_is_in() -> None:
     """Each function's own instructions, by the object file `ob=` names (once, then by its id, which a
-    `cob=` may name first); a call's inclusive cost is its callee's, not counted again."""
+    `cob=` may name first, with or without a space); a call's inclusive cost is its callee's, not counted
+    again, and the function that made the call goes on being counted (`+1 5`)."""
     assert instructions.by_library(PROFILE.splitlines(keepends=True)) == {
         "???": 100,
-        "libpython3.11.so.1.0": 300 + 200 + 50,
+        "libpython3.11.so.1.0": 300 + 200 + 50 + 5,
         "libsqlite3.so.0.8.6": 500 + 50,
     }
 
 
+def test_a_profile_with_instruction_addresses_is_read_by_its_count_not_its_line() -> None:
+    """`--dump-instr=yes` writes two positions before the count; two files of one name are one file."""
+    profile = [
+        "positions: instr line\n",
+        "ob=(1) /usr/lib/libc.so.6\n",
+        "fn=(1) memcpy\n",
+        "0x4000 12 10\n",
+        "ob=(2) /lib/libc.so.6\n",
+        "fn=(2) memcmp\n",
+        "+3 * 7\n",
+        "totals: 17\n",
+    ]
+    assert instructions.by_library(profile) == {"libc.so.6": 17}
+
+
+def test_a_profile_that_does_not_add_up_to_its_totals_is_refused() -> None:
+    with pytest.raises(RuntimeError, match="read as 100 instructions, its totals say 1,205"):
+        instructions.by_library(PROFILE.splitlines()[:10] + ["totals: 1205"])
+
+
 def test_each_files_count_per_batch_is_the_difference_of_two_runs() -> None:
-    low = instructions.Count(0, {"libpython": 1_000_000, "libsqlite3": 500_000, "libtiny": 10, "libgone": 30})
-    high = instructions.Count(0, {"libpython": 1_000_000 + 20 * 3_000_000, "libsqlite3": 500_000 + 20 * 60_000})
-    high.by_library["libtiny"] = 10 + 20 * 1_000
+    """The largest first; a file under SHOWN_MIN a batch, either way, counts under "other", as does one
+    that only one of the runs used (libgone)."""
+    low = instructions.Count(0, {"libpython": 10**6, "libsqlite3": 500_000, "libtiny": 10, "libgone": 30})
+    high = instructions.Count(
+        0, {"libpython": 10**6 + 20 * 3_000_000, "libsqlite3": 500_000 - 20 * 60_000, "libtiny": 10 + 20 * 1_000}
+    )
     per_batch = instructions.per_batch_by_library(low, high, few=10, many=30)
-    # The largest first; files under SHOWN_M million a batch go together as "other" (a file only one run
-    # had counts too).
     assert list(per_batch) == ["libpython", "libsqlite3", "other"]
-    assert per_batch == {"libpython": 3_000_000, "libsqlite3": 60_000, "other": 1_000 - 30 / 20}
+    assert per_batch == {"libpython": 3_000_000, "libsqlite3": -60_000, "other": 1_000 - 30 / 20}
 
 
 def test_the_size_of_the_store_must_be_a_number_of_records(capsys: pytest.CaptureFixture[str]) -> None:
